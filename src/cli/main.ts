@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { pathToFileURL } from 'node:url';
+import { describeError } from '../core/errors.js';
+import { UsageError, type CliCommand, type CliIo } from './command.js';
+
+/** Every subcommand, loaded only when used so `makai keys` does not load ZeroMQ or MongoDB. */
+const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>> = {
+};
+
+function mainUsage(summaries: readonly [string, string][]): string {
+  const width = Math.max(...summaries.map(([name]) => name.length));
+  return [
+    'makai: reactive stream processing for OPQ power-quality sensor networks',
+    '',
+    'Usage: makai <command> [options]',
+    '',
+    'Commands:',
+    ...summaries.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`),
+    '',
+    'Run `makai <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+/** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const summaries = await Promise.all(
+      Object.entries(COMMANDS).map(async ([n, load]) => [n, (await load()).command.summary] as [string, string]),
+    );
+    io.out(mainUsage(summaries));
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.err(`makai: unknown command "${name}". Run \`makai --help\` for the list.`);
+    return 2;
+  }
+  const { command } = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`makai ${name}: ${error.message}\n\n${command.usage}`);
+      return 2;
+    }
+    io.err(`makai ${name}: ${describeError(error)}`);
+    return 1;
+  }
+}
+
+function processIo(): CliIo {
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  return {
+    out: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
+    err: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
+    stopRequested,
+  };
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv.slice(2), processIo());
+}

@@ -1,0 +1,93 @@
+import type { TriggerType } from '../protocol/messages.js';
+
+/**
+ * The logical documents of the OPQ data model (spec §4), shared by every store. Field names are
+ * the MongoDB field names, so the MongoDB adapter writes them as they are (with BSON types
+ * fixed there: `timestamp_ms` int64, `event_id` int32, `expireAt` date).
+ */
+
+/** `measurements`: one per TriggerMessage, expiring at `expireAt` (spec §4.1). */
+export interface MeasurementDoc {
+  readonly box_id: string;
+  /** Box time of the message, ms. */
+  readonly timestamp_ms: number;
+  readonly voltage: number;
+  readonly frequency: number;
+  /** Only when the message carried thd. */
+  readonly thd?: number;
+  /** Receipt time + TTL. */
+  readonly expireAt: Date;
+}
+
+export interface TrendStats {
+  readonly min: number;
+  readonly max: number;
+  readonly average: number;
+}
+
+/** `trends`: one per box per window, kept forever (spec §4.2 plus our extra fields). */
+export interface TrendDoc {
+  readonly box_id: string;
+  /** Window end, ms (aligned to a UTC multiple of the window length). */
+  readonly timestamp_ms: number;
+  /** Window start, ms (extra field, not in the original). */
+  readonly window_start_ms: number;
+  /** Messages in the window (extra field). */
+  readonly count: number;
+  readonly voltage?: TrendStats;
+  readonly frequency?: TrendStats;
+  /** Only when at least one message of the window carried thd. */
+  readonly thd?: TrendStats;
+  /** `opq_boxes.location` of the box, or `"unknown"`. */
+  readonly location: unknown;
+}
+
+/** `events`: one per accepted RequestEventMessage (spec §4.3). */
+export interface EventDoc {
+  readonly event_id: number;
+  readonly type: TriggerType;
+  readonly description: string;
+  readonly boxes_triggered: readonly string[];
+  /** Box ids whose reply was stored, in arrival order. */
+  readonly boxes_received: readonly string[];
+  /** Broker wall-clock ms at which each reply was stored (index-aligned; absolute, as the original). */
+  readonly latencies_ms: readonly number[];
+  /** Real request-to-reply latency per stored reply, ms (extra field, index-aligned). */
+  readonly reply_latencies_ms?: readonly number[];
+  readonly target_event_start_timestamp_ms: number;
+  readonly target_event_end_timestamp_ms: number;
+}
+
+/** `box_events`: one per stored box reply (spec §4.4). */
+export interface BoxEventDoc {
+  readonly event_id: number;
+  readonly box_id: string;
+  readonly event_start_timestamp_ms: number;
+  readonly event_end_timestamp_ms: number;
+  /** `time` of every cycle, in frame order. */
+  readonly window_timestamps_ms: readonly number[];
+  /** `event_<event_id>_<box_id>`. */
+  readonly data_fs_filename: string;
+  /** Omitted when the box is not in the registry. */
+  readonly location?: unknown;
+}
+
+/** `opq_boxes`: the box registry (read-mostly, managed by OPQ View). */
+export interface BoxRecord {
+  readonly box_id: string;
+  readonly location?: unknown;
+  /** Z85 CURVE public key (40 chars); boxes with a key may connect to the brokers. */
+  readonly public_key?: string;
+}
+
+/** Liveness of a box, for the health endpoint (extra collection `box_status`). */
+export interface BoxStatus {
+  readonly box_id: string;
+  readonly last_measurement_ms?: number;
+  readonly last_pong_ms?: number;
+}
+
+/** The filename of a waveform, as OPQ View and Mauka look it up. */
+export function waveformFilename(eventId: number, boxId: string): string {
+  return `event_${eventId}_${boxId}`;
+}

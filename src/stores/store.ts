@@ -1,0 +1,94 @@
+import type { BoxEventDoc, BoxRecord, BoxStatus, EventDoc, MeasurementDoc, TrendDoc } from './documents.js';
+
+/**
+ * The one storage interface of Makai. The embedded SQLite store (default) and the MongoDB
+ * adapter (production OPQ deployments, read by OPQ View and Mauka) both implement it, and one
+ * contract suite (`test/stores/store-contract.ts`) runs against both.
+ *
+ * Errors: every method rejects with a `StoreError` whose `retryable` flag says whether a retry
+ * with back-off can help (server unreachable, file locked) or not (invalid document). A store
+ * never throws synchronously and never crashes the process on an outage.
+ */
+export interface Store {
+  /** `sqlite` or `mongodb`; for logs and status. */
+  readonly kind: StoreKind;
+  /** Where the data lives, with any password removed; for logs and status. */
+  readonly location: string;
+
+  // --- triggering service ---------------------------------------------------------------
+
+  /** Inserts a batch of measurements (unordered; all or nothing is not required, but every failure is reported). */
+  insertMeasurements(docs: readonly MeasurementDoc[]): Promise<void>;
+  /** Inserts closed trend windows. */
+  insertTrends(docs: readonly TrendDoc[]): Promise<void>;
+  /** Deletes measurements whose `expireAt` is at or before `now`; returns how many. */
+  deleteExpiredMeasurements(now: Date): Promise<number>;
+
+  // --- acquisition broker ----------------------------------------------------------------
+
+  /**
+   * Allocates the next event number atomically: unique across processes sharing the store and
+   * across restarts, continuing after the highest `events.event_id` already stored.
+   */
+  allocateEventId(): Promise<number>;
+  /** Inserts the `events` document of an accepted request. */
+  insertEvent(doc: EventDoc): Promise<void>;
+  /**
+   * Stores one box's reply to an event: the `box_events` document, the waveform bytes
+   * (int16 little-endian samples) under `boxEvent.data_fs_filename`, and appends the box to the
+   * event's `boxes_received` / `latencies_ms` / `reply_latencies_ms`.
+   * Idempotent: a second reply of the same box to the same event stores nothing and returns
+   * `duplicate`; a reply to an event that does not exist stores nothing and returns `unknown-event`.
+   */
+  recordBoxReply(reply: BoxReply): Promise<BoxReplyOutcome>;
+
+  // --- box registry and liveness ---------------------------------------------------------
+
+  listBoxes(): Promise<BoxRecord[]>;
+  getBox(boxId: string): Promise<BoxRecord | undefined>;
+  /** Creates or replaces a registry entry (used by `makai up` and tests; OPQ View owns it in production). */
+  upsertBox(box: BoxRecord): Promise<void>;
+  /** Records liveness; fields left undefined keep their stored value. */
+  updateBoxStatus(status: BoxStatus): Promise<void>;
+  listBoxStatus(): Promise<BoxStatus[]>;
+
+  // --- reading back (CLI, tests, health) -------------------------------------------------
+
+  getEvent(eventId: number): Promise<EventDoc | undefined>;
+  /** Newest first. */
+  listEvents(query?: { readonly limit?: number }): Promise<EventDoc[]>;
+  listBoxEvents(eventId: number): Promise<BoxEventDoc[]>;
+  /** Waveform bytes exactly as stored, or undefined. */
+  getWaveform(filename: string): Promise<Uint8Array | undefined>;
+  /** Oldest first. */
+  queryMeasurements(query: TimeRangeQuery): Promise<MeasurementDoc[]>;
+  countMeasurements(query?: { readonly box_id?: string }): Promise<number>;
+  /** Oldest first. */
+  queryTrends(query: TimeRangeQuery): Promise<TrendDoc[]>;
+
+  /** Flushes and closes; further calls reject. */
+  close(): Promise<void>;
+}
+
+export type StoreKind = 'sqlite' | 'mongodb';
+
+export interface TimeRangeQuery {
+  readonly box_id?: string;
+  /** Inclusive lower bound on `timestamp_ms`. */
+  readonly fromMs?: number;
+  /** Exclusive upper bound on `timestamp_ms`. */
+  readonly toMs?: number;
+  readonly limit?: number;
+}
+
+export interface BoxReply {
+  readonly boxEvent: BoxEventDoc;
+  /** int16 little-endian samples, cycle order. */
+  readonly waveform: Uint8Array;
+  /** Broker wall-clock ms when the reply was stored (goes to `latencies_ms`, as the original). */
+  readonly receivedAtMs: number;
+  /** Request-to-reply latency in ms (goes to `reply_latencies_ms`). */
+  readonly replyLatencyMs: number;
+}
+
+export type BoxReplyOutcome = 'stored' | 'duplicate' | 'unknown-event';
