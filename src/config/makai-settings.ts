@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { durationField, endpointField, positiveInt } from './zod-fields.js';
+
+/**
+ * The triggering service's settings: the original `makai.json` (spec §5.1) with documented
+ * defaults for every field (the original had none), plus a few fields of our own. Unknown
+ * fields are refused, so a typo is an error naming the field, not a silently ignored setting.
+ */
+export const pluginEntrySchema = z
+  .object({
+    /** Module path (JS/TS, relative to the config file), or an original `lib*_plugin.so` path mapped to a built-in. */
+    path: z.string().min(1).optional(),
+    /** A built-in plugin by name (`threshold`, `print`). */
+    name: z.string().min(1).optional(),
+  })
+  // The whole object is the plugin's settings, as in the original: other fields pass through.
+  .passthrough()
+  .refine((entry) => entry.path !== undefined || entry.name !== undefined, {
+    message: 'a plugin needs a "path" (module file) or a "name" (built-in plugin)',
+  });
+
+export type PluginEntry = z.output<typeof pluginEntrySchema>;
+
+export const makaiSettingsSchema = z
+  .object({
+    /** SUB endpoint of the triggering broker's backend. */
+    zmq_trigger_endpoint: endpointField.default('tcp://127.0.0.1:9881'),
+    /** PUSH endpoint of the acquisition broker's `backend_pull`. */
+    zmq_acquisition_endpoint: endpointField.default('tcp://127.0.0.1:9884'),
+    /** MongoDB host; with `mongo_port` selects the MongoDB store when `store` is not given. */
+    mongo_host: z.string().min(1).optional(),
+    mongo_port: z.number().int().min(1).max(65535).optional(),
+    /** Measurement TTL in seconds (24 h). */
+    mongo_measurement_expiration_seconds: positiveInt.default(86_400),
+    /** Trend window length in seconds. */
+    mongo_trends_update_interval_seconds: positiveInt.default(60),
+    /** How long requested intervals are remembered for de-duplication, ms. */
+    event_request_expiration_window_ms: positiveInt.default(1_800_000),
+    plugins: z.array(pluginEntrySchema).default([]),
+
+    // --- ours -------------------------------------------------------------------------
+    /** Store URI: `sqlite:<file>` (embedded default) or `mongodb://…`. Overrides mongo_host/mongo_port. */
+    store: z.string().min(1).optional(),
+    /** Largest measurement batch written at once. */
+    measurement_batch_size: positiveInt.default(1000),
+    /** Longest a measurement waits before its batch is written. */
+    measurement_flush: durationField.default('1s'),
+    /** How long after its last message a silent box's open trend window is closed, beyond the window end. */
+    trend_grace: durationField.default('5s'),
+    /** How often the box registry (locations, keys) is re-read from the store. */
+    box_registry_refresh: durationField.default('30s'),
+    /** `host:port` for the Prometheus metrics and health endpoint; off when absent. */
+    metrics_address: z.string().optional(),
+  })
+  .strict();
+
+export type MakaiSettings = z.output<typeof makaiSettingsSchema>;
+
+/** The store a settings file selects: `store`, else `mongo_host`/`mongo_port`, else the embedded default. */
+export function storeUriOf(settings: MakaiSettings, defaultUri: string): string {
+  if (settings.store) return settings.store;
+  if (settings.mongo_host) return `mongodb://${settings.mongo_host}:${settings.mongo_port ?? 27017}`;
+  return defaultUri;
+}
