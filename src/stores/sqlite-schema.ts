@@ -1,0 +1,120 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { StoreError } from '../core/errors.js';
+
+/**
+ * The schema version this code writes, kept in `PRAGMA user_version`. Bump it and add a step to
+ * {@link MIGRATIONS} when the schema changes; never edit a released step.
+ */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+/**
+ * The SQLite schema of the logical OPQ collections (spec §4). Tables are STRICT so a wrong type
+ * (a fractional timestamp, a NaN voltage) is refused instead of stored. Timestamps are INTEGER
+ * ms (int64 in SQLite); non-scalar values (arrays, locations of any JSON shape, trend stats) are
+ * JSON text, where SQL NULL means "field absent" and the text `null` means a JSON null.
+ *
+ * @internal
+ */
+const SCHEMA_V1 = `
+CREATE TABLE measurements (
+  box_id       TEXT    NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  voltage      REAL    NOT NULL,
+  frequency    REAL    NOT NULL,
+  thd          REAL,
+  expire_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms);
+CREATE INDEX measurements_expire ON measurements (expire_at_ms);
+
+CREATE TABLE trends (
+  box_id          TEXT    NOT NULL,
+  timestamp_ms    INTEGER NOT NULL,
+  window_start_ms INTEGER NOT NULL,
+  count           INTEGER NOT NULL,
+  voltage         TEXT,
+  frequency       TEXT,
+  thd             TEXT,
+  location        TEXT
+) STRICT;
+CREATE INDEX trends_box_time ON trends (box_id, timestamp_ms);
+
+CREATE TABLE events (
+  event_id                        INTEGER PRIMARY KEY,
+  type                            TEXT    NOT NULL,
+  description                     TEXT    NOT NULL,
+  boxes_triggered                 TEXT    NOT NULL,
+  boxes_received                  TEXT    NOT NULL,
+  latencies_ms                    TEXT    NOT NULL,
+  reply_latencies_ms              TEXT,
+  target_event_start_timestamp_ms INTEGER NOT NULL,
+  target_event_end_timestamp_ms   INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE box_events (
+  event_id                 INTEGER NOT NULL,
+  box_id                   TEXT    NOT NULL,
+  event_start_timestamp_ms INTEGER NOT NULL,
+  event_end_timestamp_ms   INTEGER NOT NULL,
+  window_timestamps_ms     TEXT    NOT NULL,
+  data_fs_filename         TEXT    NOT NULL,
+  location                 TEXT
+) STRICT;
+CREATE UNIQUE INDEX box_events_event_box ON box_events (event_id, box_id);
+
+CREATE TABLE waveforms (
+  filename       TEXT PRIMARY KEY,
+  data           BLOB    NOT NULL,
+  event_id       INTEGER NOT NULL,
+  box_id         TEXT    NOT NULL,
+  upload_date_ms INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE opq_boxes (
+  box_id     TEXT PRIMARY KEY,
+  location   TEXT,
+  public_key TEXT
+) STRICT;
+
+CREATE TABLE box_status (
+  box_id              TEXT PRIMARY KEY,
+  last_measurement_ms INTEGER,
+  last_pong_ms        INTEGER
+) STRICT;
+
+-- Named counters; 'event_id' holds the last allocated event number.
+CREATE TABLE counters (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT;
+`;
+
+/** Step i brings a database from user_version i to i + 1. */
+const MIGRATIONS: readonly string[] = [SCHEMA_V1];
+
+/**
+ * Creates or upgrades the schema of an open database. Runs under `BEGIN IMMEDIATE` and re-reads
+ * the version inside it, so two processes opening one new file at once migrate it only once.
+ *
+ * @throws StoreError (not retryable) when the file was written by a newer schema version.
+ * @internal
+ */
+export function migrateSqliteSchema(db: BetterSqlite3.Database): number {
+  const migrate = db.transaction((): number => {
+    const found = db.pragma('user_version', { simple: true }) as number;
+    if (found > SQLITE_SCHEMA_VERSION) {
+      throw new StoreError(
+        'open',
+        `${db.name} has schema version ${found}, newer than the ${SQLITE_SCHEMA_VERSION} this Makai understands`,
+        false,
+      );
+    }
+    for (let version = found; version < SQLITE_SCHEMA_VERSION; version++) {
+      db.exec(MIGRATIONS[version] ?? '');
+    }
+    // PRAGMA takes no bound parameters; the value is our own integer constant.
+    if (found !== SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    return found;
+  });
+  return migrate.immediate();
+}

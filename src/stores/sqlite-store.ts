@@ -1,0 +1,605 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Counter } from 'prom-client';
+import { StoreError, describeError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { TriggerType } from '../protocol/messages.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from './documents.js';
+import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
+import { isRetryableSqliteError, sqliteStoreError } from './sqlite-store-error.js';
+import type { BoxReply, BoxReplyOutcome, Store, TimeRangeQuery } from './store.js';
+
+export interface SqliteStoreOptions {
+  /** Database file. Missing parent directories are created. `:memory:` gives a private in-memory store. */
+  readonly path: string;
+  /** Receives a child logger `{ component: 'store.sqlite' }`; silent by default. */
+  readonly logger?: Logger;
+  /** Counts failed operations and refused documents; nothing is counted without it. */
+  readonly metrics?: Metrics;
+  /**
+   * How long a call waits for another connection's write lock (ms, default 5000) before it fails
+   * with a retryable StoreError. The wait blocks the event loop: better-sqlite3 is synchronous.
+   */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the embedded SQLite store: WAL journal, `synchronous=NORMAL`, a
+ * busy timeout so several processes can share the file, and the schema at
+ * {@link SQLITE_SCHEMA_VERSION}.
+ *
+ * @returns The open store; close it with `close()`.
+ * @throws StoreError (rejected, never thrown synchronously) when the directory cannot be created
+ *   or the file cannot be opened (retryable), or holds a newer schema or is not a database (not retryable).
+ * @see SqliteStore
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  return SqliteStore.open(options);
+}
+
+// Row shapes as better-sqlite3 returns them (integers as numbers: safeIntegers is off).
+interface MeasurementRow {
+  box_id: string;
+  timestamp_ms: number;
+  voltage: number;
+  frequency: number;
+  thd: number | null;
+  expire_at_ms: number;
+}
+interface TrendRow {
+  box_id: string;
+  timestamp_ms: number;
+  window_start_ms: number;
+  count: number;
+  voltage: string | null;
+  frequency: string | null;
+  thd: string | null;
+  location: string | null;
+}
+interface EventRow {
+  event_id: number;
+  type: string;
+  description: string;
+  boxes_triggered: string;
+  boxes_received: string;
+  latencies_ms: string;
+  reply_latencies_ms: string | null;
+  target_event_start_timestamp_ms: number;
+  target_event_end_timestamp_ms: number;
+}
+interface BoxEventRow {
+  event_id: number;
+  box_id: string;
+  event_start_timestamp_ms: number;
+  event_end_timestamp_ms: number;
+  window_timestamps_ms: string;
+  data_fs_filename: string;
+  location: string | null;
+}
+interface BoxRow {
+  box_id: string;
+  location: string | null;
+  public_key: string | null;
+}
+interface BoxStatusRow {
+  box_id: string;
+  last_measurement_ms: number | null;
+  last_pong_ms: number | null;
+}
+
+/** SQL NULL stands for "field absent"; anything else is stored as JSON text (so JSON null stays null). */
+function toJson(value: unknown): string | null {
+  return value === undefined ? null : (JSON.stringify(value) ?? null);
+}
+
+function fromJson(text: string | null): unknown {
+  return text === null ? undefined : JSON.parse(text);
+}
+
+function statsFromJson(text: string | null): TrendStats | undefined {
+  return fromJson(text) as TrendStats | undefined;
+}
+
+function sqlLimit(operation: string, limit: number | undefined): number {
+  if (limit === undefined) return -1; // SQLite: a negative LIMIT means no limit
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new StoreError(operation, `limit must be a non-negative integer, got ${limit}`, false);
+  }
+  return limit;
+}
+
+function timeMs(operation: string, what: string, date: Date): number {
+  const ms = date instanceof Date ? date.getTime() : Number.NaN;
+  if (!Number.isFinite(ms)) throw new StoreError(operation, `${what} must be a valid Date`, false);
+  return ms;
+}
+
+function measurementFromRow(row: MeasurementRow): MeasurementDoc {
+  return {
+    box_id: row.box_id,
+    timestamp_ms: row.timestamp_ms,
+    voltage: row.voltage,
+    frequency: row.frequency,
+    ...(row.thd === null ? {} : { thd: row.thd }),
+    expireAt: new Date(row.expire_at_ms),
+  };
+}
+
+function trendFromRow(row: TrendRow): TrendDoc {
+  const voltage = statsFromJson(row.voltage);
+  const frequency = statsFromJson(row.frequency);
+  const thd = statsFromJson(row.thd);
+  return {
+    box_id: row.box_id,
+    timestamp_ms: row.timestamp_ms,
+    window_start_ms: row.window_start_ms,
+    count: row.count,
+    ...(voltage === undefined ? {} : { voltage }),
+    ...(frequency === undefined ? {} : { frequency }),
+    ...(thd === undefined ? {} : { thd }),
+    location: fromJson(row.location),
+  };
+}
+
+function eventFromRow(row: EventRow): EventDoc {
+  return {
+    event_id: row.event_id,
+    type: row.type as TriggerType,
+    description: row.description,
+    boxes_triggered: JSON.parse(row.boxes_triggered) as string[],
+    boxes_received: JSON.parse(row.boxes_received) as string[],
+    latencies_ms: JSON.parse(row.latencies_ms) as number[],
+    ...(row.reply_latencies_ms === null ? {} : { reply_latencies_ms: JSON.parse(row.reply_latencies_ms) as number[] }),
+    target_event_start_timestamp_ms: row.target_event_start_timestamp_ms,
+    target_event_end_timestamp_ms: row.target_event_end_timestamp_ms,
+  };
+}
+
+function boxEventFromRow(row: BoxEventRow): BoxEventDoc {
+  return {
+    event_id: row.event_id,
+    box_id: row.box_id,
+    event_start_timestamp_ms: row.event_start_timestamp_ms,
+    event_end_timestamp_ms: row.event_end_timestamp_ms,
+    window_timestamps_ms: JSON.parse(row.window_timestamps_ms) as number[],
+    data_fs_filename: row.data_fs_filename,
+    ...(row.location === null ? {} : { location: JSON.parse(row.location) as unknown }),
+  };
+}
+
+function boxFromRow(row: BoxRow): BoxRecord {
+  return {
+    box_id: row.box_id,
+    ...(row.location === null ? {} : { location: JSON.parse(row.location) as unknown }),
+    ...(row.public_key === null ? {} : { public_key: row.public_key }),
+  };
+}
+
+function statusFromRow(row: BoxStatusRow): BoxStatus {
+  return {
+    box_id: row.box_id,
+    ...(row.last_measurement_ms === null ? {} : { last_measurement_ms: row.last_measurement_ms }),
+    ...(row.last_pong_ms === null ? {} : { last_pong_ms: row.last_pong_ms }),
+  };
+}
+
+/** The WHERE clause and parameters of a {@link TimeRangeQuery}. */
+function rangeWhere(query: TimeRangeQuery): { sql: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (query.box_id !== undefined) {
+    clauses.push('box_id = ?');
+    params.push(query.box_id);
+  }
+  if (query.fromMs !== undefined) {
+    clauses.push('timestamp_ms >= ?');
+    params.push(query.fromMs);
+  }
+  if (query.toMs !== undefined) {
+    clauses.push('timestamp_ms < ?');
+    params.push(query.toMs);
+  }
+  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/**
+ * The embedded default {@link Store}: one SQLite file (better-sqlite3, synchronous) holding the
+ * logical OPQ collections. Several instances and several processes may share one file: writes
+ * that read first (event ids, box replies) run under `BEGIN IMMEDIATE`, and a busy file makes a
+ * call wait up to `busyTimeoutMs`, then fail with a retryable StoreError.
+ *
+ * Batch inserts (`insertMeasurements`, `insertTrends`) run in one transaction; an invalid
+ * document is skipped (counted, and reported afterwards with a non-retryable StoreError) while
+ * the valid ones are stored, like MongoDB's unordered inserts. A retryable failure rolls the
+ * whole batch back, so retrying it never duplicates documents.
+ *
+ * Create it with {@link openSqliteStore}.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+
+  private db: Database.Database | undefined;
+  private readonly logger: Logger;
+  private readonly errors: Counter<string> | undefined;
+  private readonly refused: Counter<string> | undefined;
+  /** Prepared statements for queries whose SQL depends on the filters given. */
+  private readonly dynamic = new Map<string, Database.Statement>();
+
+  private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly tx: ReturnType<typeof prepareTransactions>;
+
+  private constructor(db: Database.Database, location: string, logger: Logger, metrics: Metrics | undefined) {
+    this.db = db;
+    this.location = location;
+    this.logger = logger;
+    this.errors = metrics?.counter('makai_store_errors_total', 'Store operations that failed', [
+      'store',
+      'operation',
+      'retryable',
+    ]);
+    this.refused = metrics?.counter('makai_store_documents_refused_total', 'Invalid documents a store refused', [
+      'store',
+      'operation',
+    ]);
+    this.stmt = prepareStatements(db);
+    this.tx = prepareTransactions(db, this.stmt);
+  }
+
+  /** @see openSqliteStore */
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    const logger = (options.logger ?? silentLogger).child({ component: 'store.sqlite' });
+    const memory = options.path === ':memory:';
+    if (options.path === '') throw new StoreError('open', 'the SQLite path is empty', false);
+    const location = memory ? options.path : resolve(options.path);
+    if (!memory) {
+      try {
+        await mkdir(dirname(location), { recursive: true });
+      } catch (error) {
+        throw sqliteStoreError('open', error, { context: `cannot create the directory of ${location}` });
+      }
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(location);
+    } catch (error) {
+      // better-sqlite3 reports some unopenable paths as a plain TypeError; those are environmental too.
+      const retryable = error instanceof TypeError || isRetryableSqliteError(error);
+      throw sqliteStoreError('open', error, { context: `cannot open SQLite database ${location}`, retryable });
+    }
+    try {
+      db.defaultSafeIntegers(false);
+      // The busy timeout first: switching to WAL needs a lock another process may hold.
+      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      const journal = db.pragma('journal_mode = WAL', { simple: true }) as string;
+      db.pragma('synchronous = NORMAL');
+      const from = migrateSqliteSchema(db);
+      const store = new SqliteStore(db, location, logger, options.metrics);
+      logger.info('sqlite store open', { path: location, journal, schemaVersion: SQLITE_SCHEMA_VERSION, migratedFrom: from });
+      if (!memory && journal !== 'wal') logger.warn('could not switch the SQLite journal to WAL', { path: location, journal });
+      return store;
+    } catch (error) {
+      db.close();
+      throw sqliteStoreError('open', error, { context: `cannot open SQLite database ${location}` });
+    }
+  }
+
+  insertMeasurements(docs: readonly MeasurementDoc[]): Promise<void> {
+    return this.run('insertMeasurements', () => this.insertEach('insertMeasurements', docs, this.tx.insertMeasurements));
+  }
+
+  insertTrends(docs: readonly TrendDoc[]): Promise<void> {
+    return this.run('insertTrends', () => this.insertEach('insertTrends', docs, this.tx.insertTrends));
+  }
+
+  deleteExpiredMeasurements(now: Date): Promise<number> {
+    return this.run('deleteExpiredMeasurements', () => {
+      const ms = timeMs('deleteExpiredMeasurements', 'now', now);
+      return this.stmt.deleteExpired.run(ms).changes;
+    });
+  }
+
+  allocateEventId(): Promise<number> {
+    return this.run('allocateEventId', () => this.tx.allocateEventId.immediate());
+  }
+
+  insertEvent(doc: EventDoc): Promise<void> {
+    return this.run('insertEvent', () => {
+      this.stmt.insertEvent.run(
+        doc.event_id,
+        doc.type,
+        doc.description,
+        JSON.stringify(doc.boxes_triggered),
+        JSON.stringify(doc.boxes_received),
+        JSON.stringify(doc.latencies_ms),
+        toJson(doc.reply_latencies_ms),
+        doc.target_event_start_timestamp_ms,
+        doc.target_event_end_timestamp_ms,
+      );
+    });
+  }
+
+  recordBoxReply(reply: BoxReply): Promise<BoxReplyOutcome> {
+    return this.run('recordBoxReply', () => this.tx.recordBoxReply.immediate(reply));
+  }
+
+  listBoxes(): Promise<BoxRecord[]> {
+    return this.run('listBoxes', () => this.stmt.listBoxes.all().map(boxFromRow));
+  }
+
+  getBox(boxId: string): Promise<BoxRecord | undefined> {
+    return this.run('getBox', () => {
+      const row = this.stmt.getBox.get(boxId);
+      return row === undefined ? undefined : boxFromRow(row);
+    });
+  }
+
+  upsertBox(box: BoxRecord): Promise<void> {
+    return this.run('upsertBox', () => {
+      this.stmt.upsertBox.run(box.box_id, toJson(box.location), box.public_key ?? null);
+    });
+  }
+
+  updateBoxStatus(status: BoxStatus): Promise<void> {
+    return this.run('updateBoxStatus', () => {
+      this.stmt.upsertStatus.run(status.box_id, status.last_measurement_ms ?? null, status.last_pong_ms ?? null);
+    });
+  }
+
+  listBoxStatus(): Promise<BoxStatus[]> {
+    return this.run('listBoxStatus', () => this.stmt.listStatus.all().map(statusFromRow));
+  }
+
+  getEvent(eventId: number): Promise<EventDoc | undefined> {
+    return this.run('getEvent', () => {
+      const row = this.stmt.getEvent.get(eventId);
+      return row === undefined ? undefined : eventFromRow(row);
+    });
+  }
+
+  listEvents(query: { readonly limit?: number } = {}): Promise<EventDoc[]> {
+    return this.run('listEvents', () => {
+      const limit = sqlLimit('listEvents', query.limit);
+      return (this.stmt.listEvents.all(limit) as EventRow[]).map(eventFromRow);
+    });
+  }
+
+  listBoxEvents(eventId: number): Promise<BoxEventDoc[]> {
+    return this.run('listBoxEvents', () => this.stmt.listBoxEvents.all(eventId).map(boxEventFromRow));
+  }
+
+  getWaveform(filename: string): Promise<Uint8Array | undefined> {
+    return this.run('getWaveform', () => {
+      const data = this.stmt.getWaveform.get(filename);
+      // A plain Uint8Array copy, not the Buffer better-sqlite3 hands out.
+      return data === undefined ? undefined : new Uint8Array(data);
+    });
+  }
+
+  queryMeasurements(query: TimeRangeQuery): Promise<MeasurementDoc[]> {
+    return this.run('queryMeasurements', () => {
+      const where = rangeWhere(query);
+      const sql = `SELECT * FROM measurements ${where.sql} ORDER BY timestamp_ms, rowid LIMIT ?`;
+      const rows = this.prepared(sql).all(...where.params, sqlLimit('queryMeasurements', query.limit)) as MeasurementRow[];
+      return rows.map(measurementFromRow);
+    });
+  }
+
+  countMeasurements(query: { readonly box_id?: string } = {}): Promise<number> {
+    return this.run('countMeasurements', () => {
+      const row =
+        query.box_id === undefined
+          ? this.prepared('SELECT count(*) AS n FROM measurements').get()
+          : this.prepared('SELECT count(*) AS n FROM measurements WHERE box_id = ?').get(query.box_id);
+      return (row as { n: number }).n;
+    });
+  }
+
+  queryTrends(query: TimeRangeQuery): Promise<TrendDoc[]> {
+    return this.run('queryTrends', () => {
+      const where = rangeWhere(query);
+      const sql = `SELECT * FROM trends ${where.sql} ORDER BY timestamp_ms, rowid LIMIT ?`;
+      const rows = this.prepared(sql).all(...where.params, sqlLimit('queryTrends', query.limit)) as TrendRow[];
+      return rows.map(trendFromRow);
+    });
+  }
+
+  /** Closes the file (checkpointing the WAL). Closing twice is fine; every other call afterwards rejects. */
+  async close(): Promise<void> {
+    const db = this.db;
+    if (db === undefined) return;
+    this.db = undefined;
+    this.dynamic.clear();
+    try {
+      db.close();
+      this.logger.debug('sqlite store closed', { path: this.location });
+    } catch (error) {
+      throw this.fail('close', error);
+    }
+  }
+
+  /** Runs one synchronous operation, turning every failure (and use after close) into a rejected StoreError. */
+  private async run<T>(operation: string, body: () => T): Promise<T> {
+    if (this.db === undefined) throw this.fail(operation, new StoreError(operation, `store ${this.location} is closed`, false));
+    try {
+      return body();
+    } catch (error) {
+      throw this.fail(operation, error);
+    }
+  }
+
+  private fail(operation: string, error: unknown): StoreError {
+    const storeError = sqliteStoreError(operation, error);
+    this.errors?.inc({ store: 'sqlite', operation, retryable: String(storeError.retryable) });
+    return storeError;
+  }
+
+  private prepared(sql: string): Database.Statement {
+    let statement = this.dynamic.get(sql);
+    if (statement === undefined) {
+      statement = (this.db as Database.Database).prepare(sql);
+      this.dynamic.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Shared by the batch inserts: store the valid documents, report the invalid ones afterwards. */
+  private insertEach<D>(
+    operation: string,
+    docs: readonly D[],
+    insert: Database.Transaction<(docs: readonly D[], refused: unknown[]) => void>,
+  ): void {
+    if (docs.length === 0) return;
+    const refused: unknown[] = [];
+    insert.immediate(docs, refused);
+    if (refused.length === 0) return;
+    this.refused?.inc({ store: 'sqlite', operation }, refused.length);
+    const first = describeError(refused[0]);
+    this.logger.warn('refused invalid documents', { operation, refused: refused.length, of: docs.length, first });
+    throw new StoreError(
+      operation,
+      `${refused.length} of ${docs.length} documents refused (the other ${docs.length - refused.length} were stored); first: ${first}`,
+      false,
+      { cause: refused[0] },
+    );
+  }
+}
+
+/** Runs `insert` for every document, collecting non-retryable failures; a retryable one aborts the batch. */
+function insertValid<D>(docs: readonly D[], refused: unknown[], insert: (doc: D) => void): void {
+  for (const doc of docs) {
+    try {
+      insert(doc);
+    } catch (error) {
+      // SQLite undoes only the failed statement on a constraint error; the transaction goes on.
+      if (isRetryableSqliteError(error)) throw error;
+      refused.push(error);
+    }
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertMeasurement: db.prepare<[string, number, number, number, number | null, number]>(
+      'INSERT INTO measurements (box_id, timestamp_ms, voltage, frequency, thd, expire_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    insertTrend: db.prepare<[string, number, number, number, string | null, string | null, string | null, string | null]>(
+      `INSERT INTO trends (box_id, timestamp_ms, window_start_ms, count, voltage, frequency, thd, location)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    deleteExpired: db.prepare<[number]>('DELETE FROM measurements WHERE expire_at_ms <= ?'),
+    lastEventCounter: db.prepare<[], number>("SELECT value FROM counters WHERE name = 'event_id'").pluck(),
+    maxEventId: db.prepare<[], number | null>('SELECT max(event_id) FROM events').pluck(),
+    setEventCounter: db.prepare<[number]>(
+      "INSERT INTO counters (name, value) VALUES ('event_id', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    ),
+    insertEvent: db.prepare<[number, string, string, string, string, string, string | null, number, number]>(
+      `INSERT INTO events (event_id, type, description, boxes_triggered, boxes_received, latencies_ms,
+         reply_latencies_ms, target_event_start_timestamp_ms, target_event_end_timestamp_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getEvent: db.prepare<[number], EventRow>('SELECT * FROM events WHERE event_id = ?'),
+    listEvents: db.prepare<[number], EventRow>('SELECT * FROM events ORDER BY event_id DESC LIMIT ?'),
+    eventArrays: db.prepare<[number], Pick<EventRow, 'boxes_received' | 'latencies_ms' | 'reply_latencies_ms'>>(
+      'SELECT boxes_received, latencies_ms, reply_latencies_ms FROM events WHERE event_id = ?',
+    ),
+    setEventArrays: db.prepare<[string, string, string, number]>(
+      'UPDATE events SET boxes_received = ?, latencies_ms = ?, reply_latencies_ms = ? WHERE event_id = ?',
+    ),
+    insertBoxEvent: db.prepare<[number, string, number, number, string, string, string | null]>(
+      `INSERT INTO box_events (event_id, box_id, event_start_timestamp_ms, event_end_timestamp_ms,
+         window_timestamps_ms, data_fs_filename, location)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, box_id) DO NOTHING`,
+    ),
+    listBoxEvents: db.prepare<[number], BoxEventRow>('SELECT * FROM box_events WHERE event_id = ? ORDER BY rowid'),
+    // A waveform left by an earlier, unrecorded attempt is replaced: the box_events row decides duplicates.
+    putWaveform: db.prepare<[string, Uint8Array, number, string, number]>(
+      'INSERT OR REPLACE INTO waveforms (filename, data, event_id, box_id, upload_date_ms) VALUES (?, ?, ?, ?, ?)',
+    ),
+    getWaveform: db.prepare<[string], Buffer>('SELECT data FROM waveforms WHERE filename = ?').pluck(),
+    listBoxes: db.prepare<[], BoxRow>('SELECT * FROM opq_boxes ORDER BY box_id'),
+    getBox: db.prepare<[string], BoxRow>('SELECT * FROM opq_boxes WHERE box_id = ?'),
+    upsertBox: db.prepare<[string, string | null, string | null]>(
+      'INSERT OR REPLACE INTO opq_boxes (box_id, location, public_key) VALUES (?, ?, ?)',
+    ),
+    upsertStatus: db.prepare<[string, number | null, number | null]>(
+      `INSERT INTO box_status (box_id, last_measurement_ms, last_pong_ms) VALUES (?, ?, ?)
+       ON CONFLICT (box_id) DO UPDATE SET
+         last_measurement_ms = coalesce(excluded.last_measurement_ms, last_measurement_ms),
+         last_pong_ms = coalesce(excluded.last_pong_ms, last_pong_ms)`,
+    ),
+    listStatus: db.prepare<[], BoxStatusRow>('SELECT * FROM box_status ORDER BY box_id'),
+  };
+}
+
+function prepareTransactions(db: Database.Database, stmt: ReturnType<typeof prepareStatements>) {
+  return {
+    insertMeasurements: db.transaction((docs: readonly MeasurementDoc[], refused: unknown[]) =>
+      insertValid(docs, refused, (doc) => {
+        stmt.insertMeasurement.run(
+          doc.box_id,
+          doc.timestamp_ms,
+          doc.voltage,
+          doc.frequency,
+          doc.thd ?? null,
+          timeMs('insertMeasurements', 'expireAt', doc.expireAt),
+        );
+      }),
+    ),
+    insertTrends: db.transaction((docs: readonly TrendDoc[], refused: unknown[]) =>
+      insertValid(docs, refused, (doc) => {
+        stmt.insertTrend.run(
+          doc.box_id,
+          doc.timestamp_ms,
+          doc.window_start_ms,
+          doc.count,
+          toJson(doc.voltage),
+          toJson(doc.frequency),
+          toJson(doc.thd),
+          toJson(doc.location),
+        );
+      }),
+    ),
+    // Seeded from max(events.event_id) on every call, so numbering continues after a restart and
+    // after events written by another writer; run with .immediate() so the read and the write
+    // hold one write lock across connections.
+    allocateEventId: db.transaction((): number => {
+      const last = stmt.lastEventCounter.get() ?? 0;
+      const highest = stmt.maxEventId.get() ?? 0;
+      const next = Math.max(last, highest, 0) + 1;
+      stmt.setEventCounter.run(next);
+      return next;
+    }),
+    recordBoxReply: db.transaction((reply: BoxReply): BoxReplyOutcome => {
+      const { boxEvent } = reply;
+      const arrays = stmt.eventArrays.get(boxEvent.event_id);
+      if (arrays === undefined) return 'unknown-event';
+      const inserted = stmt.insertBoxEvent.run(
+        boxEvent.event_id,
+        boxEvent.box_id,
+        boxEvent.event_start_timestamp_ms,
+        boxEvent.event_end_timestamp_ms,
+        JSON.stringify(boxEvent.window_timestamps_ms),
+        boxEvent.data_fs_filename,
+        toJson(boxEvent.location),
+      );
+      if (inserted.changes === 0) return 'duplicate';
+      stmt.putWaveform.run(boxEvent.data_fs_filename, reply.waveform, boxEvent.event_id, boxEvent.box_id, reply.receivedAtMs);
+      const received = JSON.parse(arrays.boxes_received) as string[];
+      const latencies = JSON.parse(arrays.latencies_ms) as number[];
+      const replyLatencies = (arrays.reply_latencies_ms === null ? [] : JSON.parse(arrays.reply_latencies_ms)) as number[];
+      received.push(boxEvent.box_id);
+      latencies.push(reply.receivedAtMs);
+      replyLatencies.push(reply.replyLatencyMs);
+      stmt.setEventArrays.run(
+        JSON.stringify(received),
+        JSON.stringify(latencies),
+        JSON.stringify(replyLatencies),
+        boxEvent.event_id,
+      );
+      return 'stored';
+    }),
+  };
+}
