@@ -218,8 +218,8 @@ describe('isolatePlugin', () => {
   it('should complete at once on an empty source and never on a silent one', () => {
     const { ts, options } = setup();
     ts.run(({ hot, cold, expectObservable }) => {
-      expectObservable(cold('|').pipe(isolatePlugin(passThrough, options))).toBe('|');
-      expectObservable(hot('-').pipe(isolatePlugin(passThrough, options))).toBe('-');
+      expectObservable(cold<Measurement>('|').pipe(isolatePlugin(passThrough, options))).toBe('|');
+      expectObservable(hot<Measurement>('-').pipe(isolatePlugin(passThrough, options))).toBe('-');
     });
   });
 
