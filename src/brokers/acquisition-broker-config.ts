@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { durationField, endpointField, positiveInt } from '../config/zod-fields.js';
+
+/** Where the original looked for the acquisition broker's config (spec §1.1). */
+export const DEFAULT_ACQUISITION_BROKER_CONFIG_FILE = '/etc/opq/acquisition_broker_config.json';
+
+/** The store used when a config names neither `store` nor `mongo_uri`: the embedded SQLite file. */
+export const DEFAULT_ACQUISITION_STORE_URI = 'sqlite:/var/lib/opq/makai.sqlite';
+
+/**
+ * `acquisition_broker_config.json` (spec §6.2): the original's seven keys, each now with a
+ * documented default (the original required all of them), plus our own. Unknown fields are
+ * refused, so a typo is an error that names the field.
+ */
+export const acquisitionBrokerConfigSchema = z
+  .object({
+    /** Directory of box public certificates (zcert files), re-read while running. */
+    client_certs: z.string().min(1).default('/etc/opq/curve/public_keys'),
+    /** The server's secret certificate. */
+    server_cert: z.string().min(1).default('/etc/opq/curve/private_keys/opqserver_secret'),
+    /** PUB to the boxes (CURVE server): `evget` READ requests and PINGs. */
+    box_pub: endpointField.default('tcp://*:8194'),
+    /** PULL from the boxes (CURVE server): RESP replies with waveforms, PONGs. */
+    box_pull: endpointField.default('tcp://*:8196'),
+    /** PULL for `RequestEventMessage`s from the triggering service, Mauka, health checkers. */
+    backend_pull: endpointField.default('tcp://*:9884'),
+    /** PUB of `["evnew", "<event_id>"]` notices. */
+    backend_pub: endpointField.default('tcp://*:9899'),
+    /** MongoDB URI of the original; selects the MongoDB store when `store` is absent. */
+    mongo_uri: z.string().min(1).optional(),
+
+    // --- ours -------------------------------------------------------------------------
+    /** Store URI: `sqlite:<file>` (embedded) or `mongodb://…`. Wins over `mongo_uri`. */
+    store: z.string().min(1).optional(),
+    /** Allow only keys from `client_certs` and the box registry (the original always did). */
+    white_list: z.boolean().default(true),
+    /** How often `client_certs` and the box registry are re-read. */
+    key_refresh: durationField.default('10s'),
+    /** Longest accepted event window (`end - start`); boxes keep 10 minutes of raw data. */
+    max_event_window: durationField.default('10m'),
+    /** How often boxes are pinged (their watchdog reconnects after 60 s without a message). */
+    ping_interval: durationField
+      .default('13s')
+      .refine((ms) => ms > 0, 'must be longer than 0'),
+    /** Largest accepted frame on any broker socket, bytes; bigger frames are refused (and ZeroMQ drops the peer). */
+    max_frame_bytes: positiveInt.default(1_048_576),
+    /** First back-off after a retryable store failure; doubles per attempt. */
+    store_retry_initial: durationField.default('100ms'),
+    /** After this long of failing retries a request or reply is refused (counted) instead of retried. */
+    store_retry_limit: durationField.default('1m'),
+    /** Requests and replies that may wait for the store; beyond it they are refused as `queue-full`. */
+    max_queued: positiveInt.default(1000),
+  })
+  .strict();
+
+export type AcquisitionBrokerConfig = z.output<typeof acquisitionBrokerConfigSchema>;
+
+/** The store a config selects: `store`, else `mongo_uri`, else {@link DEFAULT_ACQUISITION_STORE_URI}. */
+export function acquisitionStoreUri(config: Pick<AcquisitionBrokerConfig, 'store' | 'mongo_uri'>): string {
+  return config.store ?? config.mongo_uri ?? DEFAULT_ACQUISITION_STORE_URI;
+}
