@@ -5,8 +5,11 @@ import type { Metrics } from '../core/metrics.js';
 import { redactUri } from './redact-uri.js';
 import type { Store } from './store.js';
 
+/** What a store needs besides its URI; all optional. */
 export interface OpenStoreDeps {
+  /** Parent logger; the store derives its own child. */
   readonly logger?: Logger;
+  /** Where the store counts failures and refused documents. */
   readonly metrics?: Metrics;
   /** MongoDB database name when the URI names none (the MongoDB store's own default otherwise). */
   readonly database?: string;
