@@ -48,6 +48,22 @@ export class DecodeError extends StreamError {
   }
 }
 
+/**
+ * A message we were asked to put on the wire is not valid: a required field is missing or a value
+ * does not fit its wire type. A programming error on our side, never caused by peer input.
+ */
+export class EncodeError extends StreamError {
+  /** Protobuf message that could not be encoded, e.g. `TriggerMessage`. */
+  readonly messageType: string;
+  /** Offending field (proto name), e.g. `rms` or `cycles[2].time`. */
+  readonly field: string;
+  constructor(messageType: string, field: string, detail: string, options?: ErrorOptions) {
+    super(`${messageType}.${field}: ${detail}`, options);
+    this.messageType = messageType;
+    this.field = field;
+  }
+}
+
 /** The reasons a frame can be refused. Kept small and stable: they are metric labels. */
 export type DecodeFailure =
   | 'truncated'
