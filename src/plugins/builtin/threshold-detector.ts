@@ -1,0 +1,187 @@
+import type { EventRequest, Measurement } from '../plugin.js';
+import type { Direction, Excursion, Metric } from './threshold-excursion.js';
+import { buildThresholdRequest } from './threshold-request.js';
+import { limitsFor, type BoxLimits, type ThresholdSettings } from './threshold-settings.js';
+
+interface BoxState {
+  readonly limits: BoxLimits;
+  /** Box time of its newest message. */
+  lastTime: number;
+  /** Scheduler time its newest message arrived, for the silence timeout. */
+  lastHeardAt: number;
+  readonly active: Map<Metric, Excursion>;
+}
+
+/**
+ * The state machines of the `threshold` plugin, free of RxJS so they can be tested and reasoned
+ * about alone. Event time is box time (`Measurement.time`); `now` arguments are scheduler time
+ * and are used only to notice silence.
+ *
+ * Per box and metric: *normal* → (value beyond the limit) → *excursion* → (value back inside
+ * `limit × (1 − hysteresisFraction)`) → *normal*. A value beyond the opposite limit ends the
+ * excursion and starts the opposite one. An excursion counts once it has lasted
+ * `minDurationMs` (box time); one that ends sooner is ignored.
+ *
+ * Counted excursions of all boxes are gathered into one open group. The group closes (and
+ * its request is returned) when every excursion in it has ended and box time has moved
+ * `groupGapMs` past the last end, so a box entering shortly after still joins. Time moves with
+ * any box's messages; when no box sends at all for `silenceTimeoutMs`, {@link onTimer} closes
+ * it instead. A box that goes silent during an excursion counts as recovered at its last
+ * message after `silenceTimeoutMs`. A group whose window reaches `maxWindowMs` while
+ * excursions still last is reported at once; those excursions then join no later group.
+ *
+ * Messages of a box that are older than its newest one are ignored (state only moves forward).
+ */
+export class ThresholdDetector {
+  private readonly boxes = new Map<number, BoxState>();
+  /** Counted excursions of the open group; undefined when no group is open. */
+  private group: Excursion[] | undefined;
+  /** Newest box time seen from any box. */
+  private watermark = Number.NEGATIVE_INFINITY;
+  /** Scheduler time of the newest message from any box. */
+  private lastHeardAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly settings: ThresholdSettings) {}
+
+  /**
+   * Feeds one measurement.
+   *
+   * @param measurement The box's message.
+   * @param now Scheduler time of its arrival.
+   * @returns Requests of groups that closed (zero or one, rarely two).
+   */
+  onMeasurement(measurement: Measurement, now: number): EventRequest[] {
+    const out: EventRequest[] = [];
+    const box = this.box(measurement.id, now);
+    box.lastHeardAt = now;
+    this.lastHeardAt = now;
+    if (measurement.time <= box.lastTime) return out;
+    box.lastTime = measurement.time;
+    this.watermark = Math.max(this.watermark, measurement.time);
+    // Box time may have passed the group gap: close before anything new can join.
+    this.closeIfDone(out);
+    this.step(box, measurement.id, 'voltage', measurement.rms, measurement.time);
+    this.step(box, measurement.id, 'frequency', measurement.frequency, measurement.time);
+    if (measurement.thd !== undefined) this.step(box, measurement.id, 'thd', measurement.thd, measurement.time);
+    this.closeIfDone(out);
+    return out;
+  }
+
+  /**
+   * Notices silence: ends the excursions of boxes not heard from for `silenceTimeoutMs`, and
+   * closes an all-recovered group when no box at all has sent for that long.
+   *
+   * @param now Scheduler time.
+   * @returns Requests of groups that closed.
+   */
+  onTimer(now: number): EventRequest[] {
+    const out: EventRequest[] = [];
+    const { silenceTimeoutMs } = this.settings;
+    for (const box of this.boxes.values()) {
+      if (box.active.size > 0 && now - box.lastHeardAt >= silenceTimeoutMs) this.endAll(box);
+    }
+    this.closeIfDone(out);
+    if (this.group && this.allEnded(this.group) && now - this.lastHeardAt >= silenceTimeoutMs) out.push(this.close(this.group));
+    return out;
+  }
+
+  /** Ends every excursion at its box's last message and closes the open group; for stream completion. */
+  flush(): EventRequest[] {
+    for (const box of this.boxes.values()) this.endAll(box);
+    return this.group ? [this.close(this.group)] : [];
+  }
+
+  /** Scheduler time at which {@link onTimer} may have something to do, or undefined when nothing waits. */
+  nextDeadline(): number | undefined {
+    let deadline = Number.POSITIVE_INFINITY;
+    for (const box of this.boxes.values()) {
+      if (box.active.size > 0) deadline = Math.min(deadline, box.lastHeardAt + this.settings.silenceTimeoutMs);
+    }
+    if (this.group && this.allEnded(this.group)) deadline = Math.min(deadline, this.lastHeardAt + this.settings.silenceTimeoutMs);
+    return Number.isFinite(deadline) ? deadline : undefined;
+  }
+
+  private box(boxId: number, now: number): BoxState {
+    let box = this.boxes.get(boxId);
+    if (!box) {
+      box = { limits: limitsFor(this.settings, boxId), lastTime: Number.NEGATIVE_INFINITY, lastHeardAt: now, active: new Map() };
+      this.boxes.set(boxId, box);
+    }
+    return box;
+  }
+
+  private step(box: BoxState, boxId: number, metric: Metric, value: number, time: number): void {
+    if (!Number.isFinite(value)) return;
+    const limit = box.limits[metric];
+    const deviation = value - limit.nominal;
+    const current = box.active.get(metric);
+    if (current) {
+      const stillOut = current.direction === 'sag' ? deviation < -limit.leave : deviation > limit.leave;
+      if (stillOut) {
+        if (current.direction === 'sag' ? value < current.extreme : value > current.extreme) current.extreme = value;
+        if (!current.confirmed && !current.reported && time - current.start >= this.settings.minDurationMs) this.confirm(current);
+        return;
+      }
+      box.active.delete(metric);
+      this.end(current, time);
+    }
+    let direction: Direction | undefined;
+    if (deviation > limit.enter) direction = 'swell';
+    else if (deviation < -limit.enter && metric !== 'thd') direction = 'sag';
+    if (!direction) return;
+    const excursion: Excursion = {
+      boxId,
+      metric,
+      direction,
+      limit,
+      start: time,
+      end: undefined,
+      extreme: value,
+      confirmed: false,
+      reported: false,
+    };
+    box.active.set(metric, excursion);
+    if (this.settings.minDurationMs === 0) this.confirm(excursion);
+  }
+
+  private end(excursion: Excursion, time: number): void {
+    excursion.end = time;
+    if (excursion.confirmed || excursion.reported) return;
+    // Too short excursions are dropped here: they never joined a group.
+    if (time - excursion.start >= this.settings.minDurationMs) this.confirm(excursion);
+  }
+
+  private endAll(box: BoxState): void {
+    for (const excursion of box.active.values()) this.end(excursion, box.lastTime);
+    box.active.clear();
+  }
+
+  private confirm(excursion: Excursion): void {
+    excursion.confirmed = true;
+    (this.group ??= []).push(excursion);
+  }
+
+  private allEnded(group: readonly Excursion[]): boolean {
+    return group.every((e) => e.end !== undefined);
+  }
+
+  private closeIfDone(out: EventRequest[]): void {
+    const group = this.group;
+    if (!group) return;
+    const { groupGapMs, padBeforeMs, padAfterMs, maxWindowMs } = this.settings;
+    if (this.allEnded(group)) {
+      const lastEnd = Math.max(...group.map((e) => e.end as number));
+      if (this.watermark >= lastEnd + groupGapMs) out.push(this.close(group));
+      return;
+    }
+    // Still going on: once the window is as long as boxes keep, waiting longer only loses data.
+    const windowStart = Math.max(0, Math.min(...group.map((e) => e.start)) - padBeforeMs);
+    if (this.watermark + padAfterMs - windowStart >= maxWindowMs) out.push(this.close(group));
+  }
+
+  private close(group: readonly Excursion[]): EventRequest {
+    this.group = undefined;
+    for (const excursion of group) if (excursion.end === undefined) excursion.reported = true;
+    return buildThresholdRequest(group, this.settings, this.watermark);
+  }
+}
