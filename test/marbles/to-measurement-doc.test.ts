@@ -1,0 +1,80 @@
+import { describe, it } from 'node:test';
+import type { TriggerMessage } from '../../src/protocol/messages.js';
+import type { MeasurementDoc } from '../../src/stores/documents.js';
+import { toMeasurementDocs } from '../../src/operators/to-measurement-doc.js';
+import { createTestScheduler } from '../helpers/test-scheduler.js';
+
+const T0 = 1_546_300_800_000;
+const messages: Record<string, TriggerMessage> = {
+  a: { id: 1001, time: T0 + 5, rms: 119.5, frequency: 59.99, thd: 0.02 },
+  b: { id: 7, time: T0 + 172, rms: 120.25, frequency: 60.01 },
+};
+
+describe('toMeasurementDocs', () => {
+  it('should stamp expireAt from the scheduler clock and keep the box timestamp', () => {
+    const ts = createTestScheduler();
+    ts.run(({ hot, time, expectObservable, expectSubscriptions }) => {
+      const ttlMs = time('     ----------|');
+      const source = hot('     --a---b--|', messages);
+      const sourceSubs = '     ^--------!';
+      const expected = '       --x---y--|';
+      const docs: Record<string, MeasurementDoc> = {
+        x: { box_id: '1001', timestamp_ms: T0 + 5, voltage: 119.5, frequency: 59.99, expireAt: new Date(2 + 10), thd: 0.02 },
+        y: { box_id: '7', timestamp_ms: T0 + 172, voltage: 120.25, frequency: 60.01, expireAt: new Date(6 + 10) },
+      };
+      expectObservable(source.pipe(toMeasurementDocs({ ttlMs, scheduler: ts }))).toBe(expected, docs);
+      expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+    });
+  });
+
+  it('should forward a source error', () => {
+    const ts = createTestScheduler();
+    ts.run(({ hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('     --a-#', messages);
+      const sourceSubs = '     ^---!';
+      const expected = '       --x-#';
+      const x: MeasurementDoc = {
+        box_id: '1001',
+        timestamp_ms: T0 + 5,
+        voltage: 119.5,
+        frequency: 59.99,
+        expireAt: new Date(2 + 86_400_000),
+        thd: 0.02,
+      };
+      expectObservable(source.pipe(toMeasurementDocs({ scheduler: ts }))).toBe(expected, { x });
+      expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+    });
+  });
+
+  it('should complete at once on an empty source and stay silent on a never source', () => {
+    const ts = createTestScheduler();
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const empty = cold<TriggerMessage>('|');
+      const never = cold<TriggerMessage>('-');
+      expectObservable(empty.pipe(toMeasurementDocs({ scheduler: ts }))).toBe('|');
+      expectObservable(never.pipe(toMeasurementDocs({ scheduler: ts }))).toBe('-');
+      expectSubscriptions(empty.subscriptions).toBe('(^!)');
+      expectSubscriptions(never.subscriptions).toBe('^');
+    });
+  });
+
+  it('should unsubscribe from the source on early unsubscribe', () => {
+    const ts = createTestScheduler();
+    ts.run(({ hot, expectObservable, expectSubscriptions }) => {
+      const source = hot('     --a---b--|', messages);
+      const sourceSubs = '     ^----!';
+      const unsub = '          -----!';
+      const expected = '       --x---';
+      const x: MeasurementDoc = {
+        box_id: '1001',
+        timestamp_ms: T0 + 5,
+        voltage: 119.5,
+        frequency: 59.99,
+        expireAt: new Date(2 + 1),
+        thd: 0.02,
+      };
+      expectObservable(source.pipe(toMeasurementDocs({ ttlMs: 1, scheduler: ts })), unsub).toBe(expected, { x });
+      expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+    });
+  });
+});
