@@ -70,28 +70,43 @@ const SAG_PERCENT = { min: 0, max: 100 } as const;
 const SWELL_PERCENT = { min: 100, max: 200 } as const;
 const FREQUENCY_HZ = { min: 40, max: 80 } as const;
 
+/** A message for a union whose branches all failed, instead of zod's bare "Invalid input". */
+const expected = (message: string) => ({ errorMap: () => ({ message }) });
+
+const PERCENT_HINT = 'expected a percentage like 20 or "20%"';
+const RATIO_HINT = 'expected a ratio like 0.08 or a percentage like "8%"';
+
 /** A number, or a string like `"20%"` read as 20. */
-const percentField = z.union([
-  z.number().finite(),
-  z
-    .string()
-    .regex(/^\s*-?\d+(?:\.\d+)?\s*%?\s*$/, 'expected a percentage like 20 or "20%"')
-    .transform((text) => Number.parseFloat(text)),
-]);
+const percentField = z.union(
+  [
+    z.number().finite(),
+    z
+      .string()
+      .regex(/^\s*-?\d+(?:\.\d+)?\s*%?\s*$/, PERCENT_HINT)
+      .transform((text) => Number.parseFloat(text)),
+  ],
+  expected(PERCENT_HINT),
+);
 
 /** A ratio such as 0.08, or a percentage string `"8%"` read as 0.08. */
-const ratioField = z.union([
-  z.number().finite(),
-  z
-    .string()
-    .regex(/^\s*\d+(?:\.\d+)?\s*%\s*$/, 'expected a ratio like 0.08 or a percentage like "8%"')
-    .transform((text) => Number.parseFloat(text) / 100),
-]);
+const ratioField = z.union(
+  [
+    z.number().finite(),
+    z
+      .string()
+      .regex(/^\s*\d+(?:\.\d+)?\s*%\s*$/, RATIO_HINT)
+      .transform((text) => Number.parseFloat(text) / 100),
+  ],
+  expected(RATIO_HINT),
+);
 
-const boxesField = z.union([
-  z.literal('all'),
-  z.array(z.number().int().nonnegative().max(2_147_483_647, 'box ids are int32')).nonempty('list at least one box id, or use "all"'),
-]);
+const boxesField = z.union(
+  [
+    z.literal('all'),
+    z.array(z.number().int().nonnegative().max(2_147_483_647, 'box ids are int32')).nonempty('list at least one box id, or use "all"'),
+  ],
+  expected('expected "all" or a list of box ids such as [1, 2]'),
+);
 
 const timing = {
   at: durationField,
@@ -120,10 +135,11 @@ const disturbanceSchema = z.discriminatedUnion('kind', [
 
 type RawDisturbance = z.output<typeof disturbanceSchema>;
 
-const scenarioSchema = z.union([
+// A bare array is wrapped first rather than offered as a union branch, so errors keep their field path.
+const scenarioSchema = z.preprocess(
+  (value) => (Array.isArray(value) ? { disturbances: value } : value),
   z.object({ name: z.string().default('scenario'), disturbances: z.array(disturbanceSchema) }).strict(),
-  z.array(disturbanceSchema).transform((disturbances) => ({ name: 'scenario', disturbances })),
-]);
+);
 
 /** A scenario without disturbances: a quiet grid. */
 export const quietScenario: Scenario = { name: 'quiet', disturbances: [] };

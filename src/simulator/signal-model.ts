@@ -35,6 +35,8 @@ export interface SignalModelOptions {
   readonly frequencyJitterHz?: number;
   /** The box's background THD is drawn once, uniformly from this range ([0.02, 0.03]). */
   readonly thdRange?: readonly [number, number];
+  /** Standard deviation of the per-window THD noise, as a ratio (0.001). */
+  readonly thdJitter?: number;
 }
 
 /** A scenario disturbance resolved for one box, in absolute box ms. */
@@ -60,7 +62,7 @@ const STREAM = { rms: 1, jitter: 2, thd: 3, wander: 4, boxThd: 5, harmonics: 6, 
  * - Frequency: `nominalHz` plus a slow, bounded random wander shared by the whole grid (knots
  *   every 2 s, σ 3 mHz, cosine-interpolated) plus per-window jitter of the box; a frequency
  *   disturbance moves the centre to its `hz`.
- * - THD: the box's background level (from `thdRange`) ± 0.001 per window, replaced by a
+ * - THD: the box's background level (from `thdRange`) ± `thdJitter` per window, replaced by a
  *   `thd` disturbance's ratio.
  *
  * Noise is keyed by the time of the window's first cycle ({@link base}) rather than advanced
@@ -68,6 +70,9 @@ const STREAM = { rms: 1, jitter: 2, thd: 3, wander: 4, boxThd: 5, harmonics: 6, 
  * alone: this is what lets a box regenerate raw cycles for a READ without storing samples.
  * Disturbances are applied per moment ({@link apply}), so a sag that starts mid-window
  * changes only the cycles after its start, as on a real box.
+ *
+ * Because voltage and THD noise are drawn per window, the waveform's amplitude steps slightly
+ * (σ 0.2 V ≈ 27 counts peak) at window boundaries; the phase does not.
  */
 export class SignalModel {
   readonly boxId: number;
@@ -78,6 +83,7 @@ export class SignalModel {
   private readonly wanderHz: number;
   private readonly jitterHz: number;
   private readonly thdLevel: number;
+  private readonly thdJitter: number;
   private readonly active: readonly Active[];
   private readonly rmsNoise: NoiseStream;
   private readonly jitterNoise: NoiseStream;
@@ -98,11 +104,12 @@ export class SignalModel {
       frequencyWanderHz = 0.003,
       frequencyJitterHz = 0.0005,
       thdRange = [0.02, 0.03],
+      thdJitter = 0.001,
     } = options;
     for (const [name, value] of Object.entries({ nominalVolts, nominalHz })) {
       if (!(Number.isFinite(value) && value > 0)) throw new ConfigError(`must be a positive number (got ${value})`, { path: name });
     }
-    for (const [name, value] of Object.entries({ voltsNoise, frequencyWanderHz, frequencyJitterHz })) {
+    for (const [name, value] of Object.entries({ voltsNoise, frequencyWanderHz, frequencyJitterHz, thdJitter })) {
       if (!(Number.isFinite(value) && value >= 0)) throw new ConfigError(`must be a non-negative number (got ${value})`, { path: name });
     }
     const [thdLow, thdHigh] = thdRange;
@@ -118,6 +125,7 @@ export class SignalModel {
     this.jitterNoise = new NoiseStream(this.boxSeed, STREAM.jitter);
     this.thdNoise = new NoiseStream(this.boxSeed, STREAM.thd);
     this.wanderNoise = new NoiseStream(seed, STREAM.wander);
+    this.thdJitter = thdJitter;
     this.thdLevel = thdLow + (thdHigh - thdLow) * uniformAt(this.boxSeed, STREAM.boxThd);
     this.active = (scenario?.disturbances ?? [])
       .filter((d) => d.boxes === 'all' || d.boxes.includes(boxId))
@@ -150,7 +158,7 @@ export class SignalModel {
   base(windowStartMs: number): SignalState {
     const rms = this.nominalVolts + this.voltsNoise * this.rmsNoise.normal(windowStartMs);
     const frequency = this.nominalHz + this.wander(windowStartMs) + this.jitterHz * this.jitterNoise.normal(windowStartMs);
-    const thd = Math.max(0, this.thdLevel + 0.001 * this.thdNoise.normal(windowStartMs));
+    const thd = Math.max(0, this.thdLevel + this.thdJitter * this.thdNoise.normal(windowStartMs));
     return { rms: Math.fround(rms), frequency: Math.fround(frequency), thd: Math.fround(thd), silent: false };
   }
 
