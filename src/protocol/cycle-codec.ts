@@ -11,6 +11,7 @@ import {
   createWriter,
   fieldNames,
   readPackedInt32,
+  readUnpackedInt32Run,
   readUint64,
   requiredNames,
   skipUnknown,
@@ -81,7 +82,7 @@ export function readCycle(reader: Reader, end: number, samples: SampleBuffer): C
       tag = 0; // so a failure inside the tag itself is not blamed on the previous field
       tag = reader.tag();
       switch (tag) {
-        case DATA: samples.push(reader.int32()); break;
+        case DATA: readUnpackedInt32Run(reader, DATA, samples); break;
         case TIME: time = readUint64(reader); seen |= 1; break;
         case DATA_PACKED: readPackedInt32(reader, samples); break;
         case LAST_GPS: lastGps = reader.int32(); break;

@@ -244,6 +244,20 @@ export class SampleBuffer {
   }
 }
 
+/**
+ * Reads an unpacked int32 (the reader is just past its tag) and every directly following element
+ * of the same field, so a run of samples costs one varint read each, not a tag read and a field
+ * dispatch each. `tag` must fit one byte (field numbers 1–15).
+ */
+export function readUnpackedInt32Run(reader: Reader, tag: number, out: SampleBuffer): void {
+  out.push(reader.int32());
+  const buf = reader.buf;
+  while (reader.pos < reader.len && buf[reader.pos] === tag) {
+    reader.pos++;
+    out.push(reader.int32());
+  }
+}
+
 /** Reads a packed run of int32 varints into `out`. The reader must be at its length prefix. */
 export function readPackedInt32(reader: Reader, out: SampleBuffer): void {
   const size = reader.size();
