@@ -48,8 +48,6 @@ export const acquisitionBrokerConfigSchema = z
     store_retry_initial: durationField.default('100ms'),
     /** After this long of failing retries a request or reply is refused (counted) instead of retried. */
     store_retry_limit: durationField.default('1m'),
-    /** Requests and replies that may wait for the store; beyond it they are refused as `queue-full`. */
-    max_queued: positiveInt.default(1000),
   })
   .strict();
 
