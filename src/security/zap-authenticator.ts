@@ -111,6 +111,7 @@ export class ZapAuthenticator {
   private socket: zmq.Reply | undefined;
   private loop: Promise<void> | undefined;
   private closed = false;
+  private closing: Promise<void> = Promise.resolve();
 
   /** @throws ConfigError unless exactly one of `isAllowed` and `allowAny` is given */
   constructor(options: ZapAuthenticatorOptions) {
@@ -149,10 +150,29 @@ export class ZapAuthenticator {
     this.logger.info('ZAP authenticator started', { mode: this.options.allowAny ? 'allow-any' : 'allow-list' });
   }
 
-  /** Stops answering and closes the socket; resolves once the request loop has ended. Idempotent. */
+  /**
+   * Stops answering and closes the socket; resolves once the endpoint is released and the
+   * request loop has ended, so a new authenticator can start at once. Idempotent.
+   */
   async close(): Promise<void> {
+    if (this.closed) return this.closing;
     this.closed = true;
-    if (this.socket && !this.socket.closed) this.socket.close();
+    this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const socket = this.socket;
+    if (!socket || socket.closed) return;
+    // libzmq releases an inproc name only when its reaper gets to the closed socket; until then
+    // servers would still route ZAP requests to a handler that never answers. An explicit
+    // unbind releases the name before close() returns.
+    try {
+      await socket.unbind(ZAP_ENDPOINT);
+    } catch {
+      // Not bound (start failed or is still binding): closing is all there is to do.
+    }
+    socket.close();
     await this.loop;
   }
 

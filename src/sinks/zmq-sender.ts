@@ -41,7 +41,10 @@ export interface ZmqSenderOptions extends ZmqSocketOptions {
    * not stall the pipeline.
    */
   readonly sendTimeout?: DurationInput;
-  /** Messages that may wait in this process for their turn; beyond it they are dropped as `queue-full`. Default 1000. */
+  /**
+   * Messages this process holds at once, the one being sent included; a message beyond it is
+   * dropped as `queue-full`. Default 1000.
+   */
   readonly maxQueued?: number;
   /** Counts `makai_zmq_messages_sent_total{endpoint}` and `makai_zmq_messages_dropped_total{endpoint,reason}`. */
   readonly metrics: Metrics;
@@ -64,8 +67,8 @@ export function validateSenderOptions(options: ZmqSenderOptions): number {
     throw new ConfigError('must be a non-negative integer', { path: 'sendHighWaterMark' });
   }
   const maxQueued = options.maxQueued;
-  if (maxQueued !== undefined && !(Number.isInteger(maxQueued) && maxQueued >= 0)) {
-    throw new ConfigError('must be a non-negative integer', { path: 'maxQueued' });
+  if (maxQueued !== undefined && !(Number.isInteger(maxQueued) && maxQueued >= 1)) {
+    throw new ConfigError('must be a positive integer', { path: 'maxQueued' });
   }
   const timeout = parseDuration(options.sendTimeout ?? DEFAULT_SEND_TIMEOUT_MS);
   if ('error' in timeout) throw new ConfigError(timeout.error, { path: 'sendTimeout' });
@@ -98,6 +101,8 @@ export class ZmqSender {
   private readonly ready: Promise<string>;
   private readonly maxQueued: number;
   private readonly queue: Pending[] = [];
+  /** Messages accepted and not yet settled: the queue plus the one being sent. */
+  private holding = 0;
   private readonly sentCount;
   private readonly droppedCount;
   private pumping = false;
@@ -136,9 +141,9 @@ export class ZmqSender {
     return this.ready;
   }
 
-  /** Messages waiting in this process (not counting the one being sent). */
+  /** Messages this sender holds: waiting ones plus the one being sent. */
   get queued(): number {
-    return this.queue.length;
+    return this.holding;
   }
 
   /**
@@ -148,11 +153,12 @@ export class ZmqSender {
    */
   send(message: ZmqMessage): Promise<SendReceipt> {
     if (this.closed) return Promise.resolve(this.drop(message, 'closed'));
-    if (this.queue.length >= this.maxQueued) return Promise.resolve(this.drop(message, 'queue-full'));
+    if (this.holding >= this.maxQueued) return Promise.resolve(this.drop(message, 'queue-full'));
+    this.holding++;
     return new Promise<SendReceipt>((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
       void this.pump();
-    });
+    }).finally(() => this.holding--);
   }
 
   /** Closes the socket at once; messages still waiting resolve as dropped (`closed`). Idempotent. */
