@@ -23,12 +23,14 @@ interface BoxState {
  * `minDurationMs` (box time); one that ends sooner is ignored.
  *
  * Counted excursions of all boxes are gathered into one open group. The group closes (and
- * its request is returned) when every excursion in it has ended and box time has moved
- * `groupGapMs` past the last end, so a box entering shortly after still joins. Time moves with
- * any box's messages; when no box sends at all for `silenceTimeoutMs`, {@link onTimer} closes
- * it instead. A box that goes silent during an excursion counts as recovered at its last
- * message after `silenceTimeoutMs`. A group whose window reaches `maxWindowMs` while
- * excursions still last is reported at once; those excursions then join no later group.
+ * its request is returned) when every excursion in it has ended and its boxes' time has moved
+ * `groupGapMs` past the last end, so a box entering shortly after still joins (an excursion
+ * starting later than that, by its own box's clock, opens a new group). Only the members'
+ * clocks count, so a box with a wrong clock cannot close or cut other boxes' groups. When the
+ * members stop sending, {@link onTimer} closes the group after `silenceTimeoutMs` instead. A
+ * box that goes silent during an excursion counts as recovered at its last message after
+ * `silenceTimeoutMs`. A group whose window reaches `maxWindowMs` while excursions still last
+ * is reported at once; those excursions then join no later group.
  *
  * Messages of a box that are older than its newest one are ignored (state only moves forward).
  */
@@ -36,10 +38,8 @@ export class ThresholdDetector {
   private readonly boxes = new Map<number, BoxState>();
   /** Counted excursions of the open group; undefined when no group is open. */
   private group: Excursion[] | undefined;
-  /** Newest box time seen from any box. */
-  private watermark = Number.NEGATIVE_INFINITY;
-  /** Scheduler time of the newest message from any box. */
-  private lastHeardAt = Number.NEGATIVE_INFINITY;
+  /** Requests of groups closed during the current call. */
+  private out: EventRequest[] = [];
 
   constructor(private readonly settings: ThresholdSettings) {}
 
@@ -51,44 +51,42 @@ export class ThresholdDetector {
    * @returns Requests of groups that closed (zero or one, rarely two).
    */
   onMeasurement(measurement: Measurement, now: number): EventRequest[] {
-    const out: EventRequest[] = [];
     const box = this.box(measurement.id, now);
     box.lastHeardAt = now;
-    this.lastHeardAt = now;
-    if (measurement.time <= box.lastTime) return out;
+    if (measurement.time <= box.lastTime) return [];
     box.lastTime = measurement.time;
-    this.watermark = Math.max(this.watermark, measurement.time);
-    // Box time may have passed the group gap: close before anything new can join.
-    this.closeIfDone(out);
+    // A member's time may have passed the group gap: close before anything new can join.
+    this.closeIfDone();
     this.step(box, measurement.id, 'voltage', measurement.rms, measurement.time);
     this.step(box, measurement.id, 'frequency', measurement.frequency, measurement.time);
     if (measurement.thd !== undefined) this.step(box, measurement.id, 'thd', measurement.thd, measurement.time);
-    this.closeIfDone(out);
-    return out;
+    this.closeIfDone();
+    return this.takeOut();
   }
 
   /**
    * Notices silence: ends the excursions of boxes not heard from for `silenceTimeoutMs`, and
-   * closes an all-recovered group when no box at all has sent for that long.
+   * closes an all-recovered group none of whose boxes has sent for that long.
    *
    * @param now Scheduler time.
    * @returns Requests of groups that closed.
    */
   onTimer(now: number): EventRequest[] {
-    const out: EventRequest[] = [];
     const { silenceTimeoutMs } = this.settings;
     for (const box of this.boxes.values()) {
       if (box.active.size > 0 && now - box.lastHeardAt >= silenceTimeoutMs) this.endAll(box);
     }
-    this.closeIfDone(out);
-    if (this.group && this.allEnded(this.group) && now - this.lastHeardAt >= silenceTimeoutMs) out.push(this.close(this.group));
-    return out;
+    this.closeIfDone();
+    const group = this.group;
+    if (group && this.allEnded(group) && now - this.members(group).lastHeardAt >= silenceTimeoutMs) this.close(group);
+    return this.takeOut();
   }
 
   /** Ends every excursion at its box's last message and closes the open group; for stream completion. */
   flush(): EventRequest[] {
     for (const box of this.boxes.values()) this.endAll(box);
-    return this.group ? [this.close(this.group)] : [];
+    if (this.group) this.close(this.group);
+    return this.takeOut();
   }
 
   /** Scheduler time at which {@link onTimer} may have something to do, or undefined when nothing waits. */
@@ -97,7 +95,8 @@ export class ThresholdDetector {
     for (const box of this.boxes.values()) {
       if (box.active.size > 0) deadline = Math.min(deadline, box.lastHeardAt + this.settings.silenceTimeoutMs);
     }
-    if (this.group && this.allEnded(this.group)) deadline = Math.min(deadline, this.lastHeardAt + this.settings.silenceTimeoutMs);
+    const group = this.group;
+    if (group && this.allEnded(group)) deadline = Math.min(deadline, this.members(group).lastHeardAt + this.settings.silenceTimeoutMs);
     return Number.isFinite(deadline) ? deadline : undefined;
   }
 
@@ -158,6 +157,9 @@ export class ThresholdDetector {
 
   private confirm(excursion: Excursion): void {
     excursion.confirmed = true;
+    // Started after the open group's gap (by its own box's clock): it opens a group of its own.
+    const group = this.group;
+    if (group && this.allEnded(group) && excursion.start >= this.lastEnd(group) + this.settings.groupGapMs) this.close(group);
     (this.group ??= []).push(excursion);
   }
 
@@ -165,23 +167,50 @@ export class ThresholdDetector {
     return group.every((e) => e.end !== undefined);
   }
 
-  private closeIfDone(out: EventRequest[]): void {
+  private lastEnd(group: readonly Excursion[]): number {
+    return Math.max(...group.map((e) => e.end ?? Number.POSITIVE_INFINITY));
+  }
+
+  /**
+   * Newest box time and arrival among the group's boxes. Only members' clocks move the group
+   * on, so one box with a wrong clock cannot close or cut other boxes' groups.
+   */
+  private members(group: readonly Excursion[]): { readonly time: number; readonly lastHeardAt: number } {
+    let time = Number.NEGATIVE_INFINITY;
+    let lastHeardAt = Number.NEGATIVE_INFINITY;
+    for (const { boxId } of group) {
+      const box = this.boxes.get(boxId);
+      if (!box) continue;
+      time = Math.max(time, box.lastTime);
+      lastHeardAt = Math.max(lastHeardAt, box.lastHeardAt);
+    }
+    return { time, lastHeardAt };
+  }
+
+  private closeIfDone(): void {
     const group = this.group;
     if (!group) return;
     const { groupGapMs, padBeforeMs, padAfterMs, maxWindowMs } = this.settings;
+    const { time } = this.members(group);
     if (this.allEnded(group)) {
-      const lastEnd = Math.max(...group.map((e) => e.end as number));
-      if (this.watermark >= lastEnd + groupGapMs) out.push(this.close(group));
+      if (time >= this.lastEnd(group) + groupGapMs) this.close(group);
       return;
     }
     // Still going on: once the window is as long as boxes keep, waiting longer only loses data.
     const windowStart = Math.max(0, Math.min(...group.map((e) => e.start)) - padBeforeMs);
-    if (this.watermark + padAfterMs - windowStart >= maxWindowMs) out.push(this.close(group));
+    if (time + padAfterMs - windowStart >= maxWindowMs) this.close(group);
   }
 
-  private close(group: readonly Excursion[]): EventRequest {
+  private close(group: readonly Excursion[]): void {
     this.group = undefined;
+    const { time } = this.members(group);
     for (const excursion of group) if (excursion.end === undefined) excursion.reported = true;
-    return buildThresholdRequest(group, this.settings, this.watermark);
+    this.out.push(buildThresholdRequest(group, this.settings, time));
+  }
+
+  private takeOut(): EventRequest[] {
+    const out = this.out;
+    this.out = [];
+    return out;
   }
 }

@@ -41,3 +41,28 @@ describe('ThresholdDetector', () => {
     assert.equal(request?.description, 'Voltage sag to 200.0 V (-13.0 %) on box 2001 for 0.1 s');
   });
 });
+
+describe('ThresholdDetector with several clocks', () => {
+  it('should not let a box with a clock an hour ahead close or cut another box group', () => {
+    const detector = new ThresholdDetector(parseThresholdSettings({ maxWindowMs: '1m' }));
+    const hour = 3_600_000;
+    detector.onMeasurement(m(1000, 96), 1000);
+    // Box 1003 is an hour ahead and normal: without per-member time this would end the group at once.
+    assert.deepEqual(detector.onMeasurement(m(hour + 1050, 120, 1003), 1050), []);
+    detector.onMeasurement(m(1100, 120), 1100);
+    assert.deepEqual(detector.onMeasurement(m(hour + 2050, 120, 1003), 2050), []);
+    const [request] = detector.onMeasurement(m(2100, 120), 2100);
+    assert.deepEqual([request?.startTimestampMsUtc, request?.endTimestampMsUtc, request?.boxIds], [0, 2100, [1001]]);
+  });
+
+  it('should open a new group for an excursion that starts after the gap by its own clock', () => {
+    const detector = new ThresholdDetector(parseThresholdSettings({ groupGapMs: 500 }));
+    detector.onMeasurement(m(1000, 96), 1000);
+    detector.onMeasurement(m(1100, 120), 1100); // 1001 recovered at 1100, and then goes quiet
+    // 1002 dips at 1700 (≥ 1100 + 500) while no member of the first group has sent since.
+    const closed = detector.onMeasurement(m(1700, 96, 1002), 1700);
+    assert.deepEqual(closed.map((r) => r.boxIds), [[1001]]);
+    const [second] = detector.flush();
+    assert.deepEqual(second?.boxIds, [1002]);
+  });
+});
