@@ -123,17 +123,14 @@ export async function loadPlugin(entry: unknown, options: LoadPluginOptions): Pr
   };
 }
 
-/** Options of {@link loadPlugins}: as {@link LoadPluginOptions}, with `field` the array's path (default `plugins`). */
-export type LoadPluginsOptions = LoadPluginOptions;
-
 /**
  * Loads every entry of the config's `plugins` array, in order, and checks that instance names
- * are unique (they label metrics and logs).
+ * are unique (they label metrics and logs). `options.field` is the array's path (default `plugins`).
  *
  * @throws ConfigError at `plugins[i]…` for the first entry that fails, or at `plugins[i].name`
  *   for a name already in use.
  */
-export async function loadPlugins(entries: readonly unknown[], options: LoadPluginsOptions): Promise<LoadedPlugin[]> {
+export async function loadPlugins(entries: readonly unknown[], options: LoadPluginOptions): Promise<LoadedPlugin[]> {
   const field = options.field ?? 'plugins';
   const loaded: LoadedPlugin[] = [];
   const seen = new Map<string, number>();
