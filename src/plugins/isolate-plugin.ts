@@ -48,7 +48,7 @@ const DRAIN_BATCH = 64;
  * ```
  * source:     -a--b--c--d--e--|
  * plugin:     throws on b, then fine; initialBackoffMs = 4
- * output:     -A--------C-D-E-|        (c waited in the queue during the back-off)
+ * output:     -A------C-D--E--|        (c waited in the queue during the back-off)
  * ```
  *
  * On source completion a plugin in back-off is restarted at once to see what is queued, its
