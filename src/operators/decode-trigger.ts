@@ -1,0 +1,194 @@
+import { asyncScheduler, Observable } from 'rxjs';
+import type { Observer, OperatorFunction, SchedulerLike } from 'rxjs';
+import { ConfigError, DecodeError } from '../core/errors.js';
+import { rejectionFrom, type Rejection } from '../core/rejection.js';
+import type { TriggerMessage } from '../protocol/messages.js';
+import { decodeTriggerMessage } from '../protocol/trigger-message-codec.js';
+
+/** Options of {@link decodeTrigger}. */
+export interface DecodeTriggerOptions {
+  /**
+   * Where refused frames go (usually the dead-letter log). Only `next` is called: the observer
+   * may be shared by several streams, so it is never completed or errored from here.
+   */
+  readonly rejected: Pick<Observer<Rejection>, 'next'>;
+  /**
+   * Processing-time clock: stamps {@link Rejection.atMs} and is the reference of the clock-skew
+   * check. Defaults to `asyncScheduler`.
+   */
+  readonly scheduler?: SchedulerLike;
+  /**
+   * Largest accepted frame, in bytes (either frame). A real TriggerMessage is under 60 bytes;
+   * anything far larger is garbage or an attack, refused as `frame-too-large` before decoding.
+   * Default 4096.
+   */
+  readonly maxFrameBytes?: number;
+  /**
+   * Largest accepted distance, in ms, between a message's box timestamp (`time`) and
+   * `scheduler.now()`, either way; further is refused as `out-of-range` (a box with a broken
+   * clock would otherwise write measurements into another decade). Default 7 days;
+   * `Infinity` turns the check off.
+   */
+  readonly maxClockSkewMs?: number;
+  /** Name of this input in rejections and metrics. Default `trigger`. */
+  readonly source?: string;
+}
+
+/** Limits applied by {@link validateTrigger}, with the current processing time. */
+export interface TriggerLimits {
+  /** See {@link DecodeTriggerOptions.maxFrameBytes}. */
+  readonly maxFrameBytes: number;
+  /** See {@link DecodeTriggerOptions.maxClockSkewMs}. */
+  readonly maxClockSkewMs: number;
+  /** Processing time (ms) the box timestamp is compared with. */
+  readonly nowMs: number;
+}
+
+const DEFAULT_MAX_FRAME_BYTES = 4096;
+const DEFAULT_MAX_CLOCK_SKEW_MS = 7 * 24 * 3600 * 1000;
+const FRAMES = 'trigger frames';
+
+/**
+ * Decodes the box measurement stream (spec M1: `[box id as ASCII decimal, TriggerMessage]`) into
+ * {@link TriggerMessage}s, refusing bad input without ever failing the stream.
+ *
+ * <span class="informal">`map(decode)` that sends what it cannot decode to `rejected` instead
+ * of erroring.</span>
+ *
+ * Every multipart message either comes out unchanged as a TriggerMessage or goes to `rejected`
+ * as one {@link Rejection}, in arrival order, with the reason of {@link validateTrigger}.
+ * Errors and completion of the source pass through; an exception thrown by the `rejected`
+ * observer takes the one error path of the output, as for any rxjs callback.
+ *
+ * ```
+ * source:    -a-x-b-|      x = garbage frames
+ * output:    -a---b-|
+ * rejected:  ---r---       r = { reason: 'truncated', ... }
+ * ```
+ *
+ * ## Example
+ * ```ts
+ * frames$.pipe(decodeTrigger({ rejected: deadLetterLog({ logger, metrics, scheduler }), scheduler }));
+ * ```
+ *
+ * @see {@link validateTrigger} for the checks, as a pure function.
+ * @param options Rejection sink, scheduler and limits.
+ * @returns An operator from multipart frames to valid trigger messages.
+ * @throws ConfigError (synchronously) when a limit is not a positive number.
+ */
+export function decodeTrigger(options: DecodeTriggerOptions): OperatorFunction<readonly Uint8Array[], TriggerMessage> {
+  const { rejected } = options;
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+  const sourceName = options.source ?? 'trigger';
+  if (typeof rejected?.next !== 'function') {
+    throw new ConfigError('must be an observer with next()', { path: 'rejected' });
+  }
+  if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes <= 0) {
+    throw new ConfigError(`must be a positive whole number of bytes, got ${maxFrameBytes}`, { path: 'maxFrameBytes' });
+  }
+  if (!(maxClockSkewMs > 0)) {
+    throw new ConfigError(`must be a positive number of ms (or Infinity), got ${maxClockSkewMs}`, { path: 'maxClockSkewMs' });
+  }
+  if (sourceName.length === 0) throw new ConfigError('must not be empty', { path: 'source' });
+
+  return function decodeTriggerOperatorFunction(source) {
+    return new Observable<TriggerMessage>((subscriber) =>
+      source.subscribe({
+        next(frames) {
+          try {
+            const nowMs = scheduler.now();
+            const result = validateTrigger(frames, { maxFrameBytes, maxClockSkewMs, nowMs });
+            if (result instanceof DecodeError) {
+              rejected.next(rejectionFrom(sourceName, result, offendingFrame(frames, result), nowMs));
+            } else {
+              subscriber.next(result);
+            }
+          } catch (error) {
+            // Only the rejected observer can throw here: one error path, as for any rxjs callback.
+            subscriber.error(error);
+          }
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+    );
+  };
+}
+
+/**
+ * Checks one multipart trigger message and decodes it. Pure and total: it never throws.
+ *
+ * Refused, in this order:
+ * - not exactly 2 frames: `frame-count`. More than 2 is refused too: a box sends exactly
+ *   `[id, message]`, so extra frames mean a different protocol or a framing bug, and decoding
+ *   frame 1 of it anyway would accept data we do not understand;
+ * - a frame longer than `maxFrameBytes`: `frame-too-large`;
+ * - frame 1 is not a valid TriggerMessage: the codec's reason (`truncated`, `missing-field`, ...);
+ * - frame 0 is not exactly the decimal `id` of the message: `box-id-mismatch` (the topic a box
+ *   publishes under must be its own id; the original ignored frame 0);
+ * - `rms` or `frequency` NaN, infinite or negative; `thd` NaN, infinite or negative; `time` more
+ *   than `maxClockSkewMs` away from `nowMs`: `out-of-range`.
+ *
+ * @param frames The multipart message as received.
+ * @param limits Frame size and clock skew limits, and the current processing time.
+ * @returns The decoded message, unchanged, or the {@link DecodeError} that refuses it.
+ */
+export function validateTrigger(frames: readonly Uint8Array[], limits: TriggerLimits): TriggerMessage | DecodeError {
+  if (frames.length !== 2) {
+    return new DecodeError('frame-count', FRAMES, `expected 2 frames [box id, TriggerMessage], got ${frames.length}`);
+  }
+  const [idFrame, body] = frames as readonly [Uint8Array, Uint8Array];
+  if (idFrame.length > limits.maxFrameBytes || body.length > limits.maxFrameBytes) {
+    const which = body.length > limits.maxFrameBytes ? 1 : 0;
+    const size = which === 1 ? body.length : idFrame.length;
+    return new DecodeError('frame-too-large', FRAMES, `frame ${which} has ${size} bytes, limit ${limits.maxFrameBytes}`);
+  }
+  let message: TriggerMessage;
+  try {
+    message = decodeTriggerMessage(body);
+  } catch (error) {
+    // The codec throws only DecodeError; anything else would be a bug worth surfacing as-is.
+    if (error instanceof DecodeError) return error;
+    throw error;
+  }
+  if (!isDecimalOf(idFrame, message.id)) {
+    return new DecodeError('box-id-mismatch', 'TriggerMessage', `frame 0 ${describeId(idFrame)} is not the decimal id ${message.id}`, 'id');
+  }
+  const { rms, frequency, thd, time } = message;
+  if (!(rms >= 0 && rms < Infinity)) return outOfRange('rms', rms);
+  if (!(frequency >= 0 && frequency < Infinity)) return outOfRange('frequency', frequency);
+  if (thd !== undefined && !(thd >= 0 && thd < Infinity)) return outOfRange('thd', thd);
+  if (Math.abs(time - limits.nowMs) > limits.maxClockSkewMs) {
+    return new DecodeError('out-of-range', 'TriggerMessage', `box time ${time} is more than ${limits.maxClockSkewMs} ms from now (${limits.nowMs})`, 'time');
+  }
+  return message;
+}
+
+function outOfRange(field: string, value: number): DecodeError {
+  return new DecodeError('out-of-range', 'TriggerMessage', `${value} is not a finite non-negative number`, field);
+}
+
+/** True when `frame` is exactly the ASCII decimal form of `id` (no sign for ≥ 0, no padding). */
+function isDecimalOf(frame: Uint8Array, id: number): boolean {
+  const text = String(id);
+  if (frame.length !== text.length) return false;
+  for (let i = 0; i < text.length; i++) if (frame[i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Frame 0 for a message: as text when it is short printable ASCII, else its length. */
+function describeId(frame: Uint8Array): string {
+  const printable = frame.length <= 16 && frame.every((b) => b >= 0x20 && b < 0x7f);
+  return printable ? `"${String.fromCharCode(...frame)}"` : `(${frame.length} bytes)`;
+}
+
+/** The frame a rejection previews: the message body once the layout was right, else frame 0. */
+function offendingFrame(frames: readonly Uint8Array[], error: DecodeError): Uint8Array | undefined {
+  if (error.reason === 'frame-count' || error.reason === 'box-id-mismatch') return frames[0];
+  if (error.reason === 'frame-too-large') {
+    return frames.length === 2 && (frames[1] as Uint8Array).length > (frames[0] as Uint8Array).length ? frames[1] : frames[0];
+  }
+  return frames[1];
+}
