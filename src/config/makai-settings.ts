@@ -10,13 +10,15 @@ export const pluginEntrySchema = z
   .object({
     /** Module path (JS/TS, relative to the config file), or an original `lib*_plugin.so` path mapped to a built-in. */
     path: z.string().min(1).optional(),
-    /** A built-in plugin by name (`threshold`, `print`). */
+    /** A built-in plugin (`threshold`, `print`). */
+    plugin: z.string().min(1).optional(),
+    /** Instance name; alone, it also selects a built-in of that name. */
     name: z.string().min(1).optional(),
   })
   // The whole object is the plugin's settings, as in the original: other fields pass through.
   .passthrough()
-  .refine((entry) => entry.path !== undefined || entry.name !== undefined, {
-    message: 'a plugin needs a "path" (module file) or a "name" (built-in plugin)',
+  .refine((entry) => entry.path !== undefined || entry.plugin !== undefined || entry.name !== undefined, {
+    message: 'a plugin needs a "path" (module file) or a "plugin" (built-in: threshold, print)',
   });
 
 export type PluginEntry = z.output<typeof pluginEntrySchema>;

@@ -1,0 +1,57 @@
+import { parseArgs } from 'node:util';
+import { describeError } from '../../core/errors.js';
+import { storeUriOf } from '../../config/makai-settings.js';
+import { createCliLogger } from '../cli-logger.js';
+import { UsageError, type CliCommand } from '../command.js';
+import { loadTopology } from '../load-topology.js';
+import { startTriggeringService } from '../triggering-service.js';
+
+export const DEFAULT_STORE_URI = 'sqlite:./data/makai.db';
+
+const usage = `Usage: makai run [config.json | topology.ts] [options]
+
+Runs the triggering service: subscribes to the box trigger stream and runs a topology
+(measurements, 1-minute trends, plugins, acquisition requests).
+
+  config.json     an original-format makai.json (mapped onto the default topology)
+  topology.ts     a module whose default export is made with defineTopology(...)
+  (nothing)       the default topology with default settings
+
+Options:
+  --store URI         sqlite:<file> or mongodb://host:port (default: the config's store,
+                      else mongo_host/mongo_port, else ${DEFAULT_STORE_URI})
+  --log-level LEVEL   debug | info | warn | error (default info; or MAKAI_LOG_LEVEL)
+  --stop-deadline MS  longest a graceful stop may take (default 10000)
+
+SIGINT/SIGTERM flush open trend windows and measurement batches, then exit 0.`;
+
+export const command: CliCommand = {
+  summary: 'run the triggering service on a topology or an original makai.json',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'stop-deadline': { type: 'string' } },
+    });
+    if (positionals.length > 1) throw new UsageError(`expected at most one config or topology file, got ${positionals.length}`);
+    const deadline = Number(values['stop-deadline'] ?? 10_000);
+    if (!Number.isFinite(deadline) || deadline <= 0) throw new UsageError('--stop-deadline must be a positive number of ms');
+    const logger = createCliLogger(values['log-level']);
+    const loaded = await loadTopology(positionals[0]);
+    const service = await startTriggeringService({ loaded, storeUri: values.store ?? storeUriOf(loaded.settings, DEFAULT_STORE_URI), logger });
+
+    const outcome = await Promise.race([
+      io.stopRequested.then((signal) => ({ signal })),
+      service.done.then(() => ({ finished: true }), (error: unknown) => ({ error })),
+    ]);
+    if ('error' in outcome) {
+      io.err(`makai run: ${describeError(outcome.error)}`);
+      await service.stop(deadline);
+      return 1;
+    }
+    if ('signal' in outcome) logger.info('stop requested', { signal: outcome.signal });
+    const clean = await service.stop(deadline);
+    return clean ? 0 : 1;
+  },
+};
