@@ -189,7 +189,12 @@ export class MongoStore implements Store {
         ...timeout(options.uri, 'socketTimeoutMS', options.socketTimeoutMS, 30_000),
       });
     } catch (error) {
-      throw mongoStoreError('open', error, { context: `invalid MongoDB URI ${redactUri(options.uri)}`, retryable: false });
+      const storeError = withoutPassword(
+        options.uri,
+        mongoStoreError('open', error, { context: `invalid MongoDB URI ${redactUri(options.uri)}`, retryable: false }),
+      );
+      logger.error('cannot open mongodb store', { location, retryable: false, error: storeError.message });
+      throw storeError;
     }
     try {
       await client.connect();
@@ -225,8 +230,8 @@ export class MongoStore implements Store {
       return store;
     } catch (error) {
       await client.close().catch(() => undefined);
-      const storeError = mongoStoreError('open', error, { context: `cannot open MongoDB store ${location}` });
-      logger.error('cannot open mongodb store', { location, retryable: storeError.retryable, error: describeError(error) });
+      const storeError = withoutPassword(options.uri, mongoStoreError('open', error, { context: `cannot open MongoDB store ${location}` }));
+      logger.error('cannot open mongodb store', { location, retryable: storeError.retryable, error: storeError.message });
       throw storeError;
     }
   }
@@ -653,6 +658,20 @@ async function createIndexes(db: Db, logger: Logger): Promise<void> {
       });
     }
   }
+}
+
+/** The error with the URI's password (should a driver message quote it) replaced by `***`. */
+function withoutPassword(uri: string, error: StoreError): StoreError {
+  const raw = /^mongodb(?:\+srv)?:\/\/[^:@/?#]*:([^@/?#]+)@/i.exec(uri)?.[1];
+  if (raw === undefined) return error;
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // keep the raw form
+  }
+  for (const secret of new Set([raw, decoded])) error.message = error.message.replaceAll(secret, '***');
+  return error;
 }
 
 /** The database named in the URI's path, if any (`mongodb://h1,h2/opq?…` → `opq`). */

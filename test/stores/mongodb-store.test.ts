@@ -415,7 +415,8 @@ describe('mongodb store: the OPQ data model on a real server', { skip: target.sk
       const metrics = new Metrics();
       const { store } = await freshStore({
         uri: uriThrough(uri, proxy.port),
-        serverSelectionTimeoutMS: 1500,
+        // Long enough for the driver to find the server again after restore() on a busy machine.
+        serverSelectionTimeoutMS: 3000,
         retry: { attempts: 2, initialDelayMs: 10 },
         logger,
         metrics,
