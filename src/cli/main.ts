@@ -6,6 +6,7 @@ import { UsageError, type CliCommand, type CliIo } from './command.js';
 /** Every subcommand, loaded only when used so `makai keys` does not load ZeroMQ or MongoDB. */
 const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>> = {
   keys: () => import('./commands/keys.js'),
+  simulate: () => import('./commands/simulate.js'),
   run: () => import('./commands/run.js'),
   simulate: () => import('./commands/simulate.js'),
 };
