@@ -8,7 +8,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   keys: () => import('./commands/keys.js'),
   simulate: () => import('./commands/simulate.js'),
   run: () => import('./commands/run.js'),
-  simulate: () => import('./commands/simulate.js'),
+  validate: () => import('./commands/validate.js'),
 };
 
 function mainUsage(summaries: readonly [string, string][]): string {
