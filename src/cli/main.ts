@@ -8,7 +8,6 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   keys: () => import('./commands/keys.js'),
   simulate: () => import('./commands/simulate.js'),
   run: () => import('./commands/run.js'),
-  validate: () => import('./commands/validate.js'),
 };
 
 function mainUsage(summaries: readonly [string, string][]): string {
