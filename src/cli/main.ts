@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { pathToFileURL } from 'node:url';
+import { config as rxjsConfig } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import { UsageError, type CliCommand, type CliIo } from './command.js';
 
@@ -8,6 +9,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   keys: () => import('./commands/keys.js'),
   simulate: () => import('./commands/simulate.js'),
   run: () => import('./commands/run.js'),
+  validate: () => import('./commands/validate.js'),
 };
 
 function mainUsage(summaries: readonly [string, string][]): string {
@@ -56,6 +58,17 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
+/**
+ * An error thrown inside a subscriber callback escapes rxjs's error channel and would be rethrown
+ * from a timer, killing the process (e.g. a plugin's own `subscribe(next)` that throws). Log it
+ * instead: one misbehaving component must not take the service down.
+ */
+function reportUnhandledRxjsErrors(): void {
+  rxjsConfig.onUnhandledError = (error: unknown) => {
+    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'unhandled error in a stream callback', error: describeError(error) }) + '\n');
+  };
+}
+
 function processIo(): CliIo {
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -70,5 +83,6 @@ function processIo(): CliIo {
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
+  reportUnhandledRxjsErrors();
   process.exitCode = await main(process.argv.slice(2), processIo());
 }

@@ -1,18 +1,9 @@
 import { z } from 'zod';
-import { parseDuration } from '../../core/duration.js';
+import { durationField } from '../../config/zod-fields.js';
 import { parsePluginSettings } from '../parse-plugin-settings.js';
 import type { PluginSettings } from '../plugin.js';
 
-/** A duration in ms: a number of ms, or `"200ms"`, `"1s"`, `"10m"`, ISO-8601 `"PT1S"`. */
-const durationMs = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const parsed = parseDuration(value);
-  if ('error' in parsed) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.error });
-    return z.NEVER;
-  }
-  return parsed.ms;
-});
-const positiveDurationMs = durationMs.refine((ms) => ms > 0, 'must be longer than 0 ms');
+const positiveDurationMs = durationField.refine((ms) => ms > 0, 'must be longer than 0 ms');
 
 /** The limit fields, which may also be set per box under `overrides`. */
 const limitFields = {
@@ -65,18 +56,18 @@ export const thresholdSettingsSchema = z
      * Shortest excursion that counts, in box time from its first out-of-limit message to the
      * first recovered one. 0 (default): a single out-of-limit message (~167 ms) counts.
      */
-    minDurationMs: durationMs.default(0),
+    minDurationMs: durationField.default(0),
     /** After every box of a group has recovered, how long (box time) other boxes may still join it. */
-    groupGapMs: durationMs.default(1000),
+    groupGapMs: durationField.default(1000),
     /**
      * Scheduler time without a message after which a box in an excursion counts as recovered
      * (at its last message), and an all-recovered group with no traffic at all is closed.
      */
     silenceTimeoutMs: positiveDurationMs.default(5000),
     /** Requested data before the earliest excursion start. */
-    padBeforeMs: durationMs.default(1000),
+    padBeforeMs: durationField.default(1000),
     /** Requested data after the latest excursion end. */
-    padAfterMs: durationMs.default(1000),
+    padAfterMs: durationField.default(1000),
     /**
      * Longest requested window (boxes keep 10 minutes). A longer one keeps its start and is
      * cut at `start + maxWindowMs`; a group still open at that length is reported then.
