@@ -19,11 +19,6 @@ export interface OpenStoreDeps {
   readonly configPath?: string;
 }
 
-/** The options `openMongoStore` (src/stores/mongodb-store.ts) takes. */
-interface MongoStoreModule {
-  openMongoStore(options: { uri: string; database?: string; logger?: Logger; metrics?: Metrics }): Promise<Store>;
-}
-
 /** `scheme:` with at least two letters, so a Windows drive letter (`C:\data`) reads as a path. */
 const SCHEME = /^([a-z][a-z0-9+.-]+):/i;
 
@@ -57,10 +52,8 @@ export async function openStore(uri: string, deps: OpenStoreDeps = {}): Promise<
     const { openSqliteStore } = await import('./sqlite-store.js');
     return openSqliteStore({ path: target.path, ...logAndMetrics(deps) });
   }
-  // A variable specifier keeps this file compiling before mongodb-store.ts exists and keeps the
-  // MongoDB driver out of SQLite-only processes.
-  const specifier = './mongodb-store.js';
-  const { openMongoStore } = (await import(specifier)) as MongoStoreModule;
+  // Loaded only here, so SQLite-only processes never load the MongoDB driver.
+  const { openMongoStore } = await import('./mongodb-store.js');
   return openMongoStore({ uri: target.uri, ...(deps.database ? { database: deps.database } : {}), ...logAndMetrics(deps) });
 }
 
