@@ -43,8 +43,9 @@ describe('makai simulate', () => {
   });
 
   after(async () => {
-    for (const s of sockets) s.close();
+    // The ZAP handler before the server sockets: libzmq can abort on the reverse order (see ZapAuthenticator).
     await zap.close();
+    for (const s of sockets) s.close();
     await dir.remove();
   });
 

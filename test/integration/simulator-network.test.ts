@@ -131,11 +131,12 @@ describe('simulated boxes on the network', () => {
 
   after(async () => {
     await running?.stop();
+    // The ZAP handler before the server sockets: libzmq can abort on the reverse order (see ZapAuthenticator).
+    await zap?.close();
     triggerSub?.close();
     boxPub?.close();
     boxPull?.close();
     await Promise.all([triggers?.done, replies?.done]);
-    await zap?.close();
     await dir?.remove();
   });
 
