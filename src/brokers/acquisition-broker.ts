@@ -247,9 +247,11 @@ export class AcquisitionBroker {
     this.closing = true;
     this.pinger?.unsubscribe();
     this.abort.abort();
+    // ZAP handler first: libzmq 4.3.5 can abort when a CURVE server socket closes while its ZAP
+    // pipe is torn down (see ZapAuthenticator). Meanwhile new handshakes are refused, not let in.
+    await this.auth?.close();
     for (const socket of this.sockets) closeSocket(socket);
     await Promise.all(this.loops);
-    await this.auth?.close();
     this.activity$.complete();
     this.logger.info('acquisition broker stopped');
   }

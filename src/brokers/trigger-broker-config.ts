@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationField, endpointField } from '../config/zod-fields.js';
+import { durationField, endpointField, positiveInt } from '../config/zod-fields.js';
 
 /** Where the original looked for the triggering broker's config (spec §1.1). */
 export const DEFAULT_TRIGGER_BROKER_CONFIG_FILE = '/etc/opq/triggering_broker_config.json';
@@ -38,6 +38,8 @@ export const triggerBrokerConfigSchema = z
     mongo_uri: z.string().min(1).optional(),
     /** How often `client_certs` and the box registry are re-read. */
     key_refresh: durationField.default('10s'),
+    /** Largest accepted inbound message part from a box, bytes; ZeroMQ disconnects a peer sending more. */
+    max_frame_bytes: positiveInt.default(1_048_576),
   })
   .strict();
 

@@ -159,10 +159,12 @@ export class TriggerBroker {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    // ZAP handler first: libzmq 4.3.5 can abort when a CURVE server socket closes while its ZAP
+    // pipe is torn down (see ZapAuthenticator). Meanwhile new handshakes are refused, not let in.
+    await this.auth?.close();
     if (this.xsub) closeSocket(this.xsub);
     if (this.xpub) closeSocket(this.xpub);
     await Promise.all(this.loops);
-    await this.auth?.close();
     this.logger.info('triggering broker stopped');
   }
 

@@ -10,6 +10,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   simulate: () => import('./commands/simulate.js'),
   run: () => import('./commands/run.js'),
   validate: () => import('./commands/validate.js'),
+  'trigger-broker': () => import('./commands/trigger-broker.js'),
+  'acquisition-broker': () => import('./commands/acquisition-broker.js'),
 };
 
 function mainUsage(summaries: readonly [string, string][]): string {

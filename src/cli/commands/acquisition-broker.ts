@@ -1,0 +1,72 @@
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { asyncScheduler } from 'rxjs';
+import { loadJsonConfig } from '../../config/load-json-config.js';
+import { Metrics } from '../../core/metrics.js';
+import { AcquisitionBroker } from '../../brokers/acquisition-broker.js';
+import {
+  DEFAULT_ACQUISITION_BROKER_CONFIG_FILE,
+  DEFAULT_ACQUISITION_STORE_URI,
+  acquisitionBrokerConfigSchema,
+  acquisitionStoreUri,
+} from '../../brokers/acquisition-broker-config.js';
+import { openStore } from '../../stores/open-store.js';
+import { createCliLogger } from '../cli-logger.js';
+import { UsageError, type CliCommand } from '../command.js';
+
+const usage = `Usage: makai acquisition-broker [config.json] [options]
+
+Runs the acquisition broker: event requests (RequestEventMessage) on backend_pull get an event
+number from the store, an events document, an ["evnew", id] notice on backend_pub and, when
+they ask for data, an ["evget", READ] to the boxes on box_pub (CURVE); box replies on box_pull
+(CURVE) become box_events documents and waveforms. Boxes are pinged every ping_interval.
+
+  config.json   acquisition_broker_config.json (default ${DEFAULT_ACQUISITION_BROKER_CONFIG_FILE});
+                fields: client_certs, server_cert, box_pub, box_pull, backend_pull, backend_pub,
+                mongo_uri, and our store, white_list, key_refresh, max_event_window,
+                ping_interval, max_frame_bytes, store_retry_initial, store_retry_limit.
+                Relative paths are read from the config file's directory.
+
+Options:
+  --store URI         sqlite:<file> or mongodb://… (default: the config's store, else mongo_uri,
+                      else ${DEFAULT_ACQUISITION_STORE_URI})
+  --log-level LEVEL   debug | info | warn | error (default info; or MAKAI_LOG_LEVEL)
+
+SIGINT/SIGTERM finish the request or reply in hand, close the sockets and exit 0.`;
+
+export const command: CliCommand = {
+  summary: 'run the acquisition broker (event numbers, box data requests and waveforms, CURVE)',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { store: { type: 'string' }, 'log-level': { type: 'string' } },
+    });
+    if (positionals.length > 1) throw new UsageError(`expected at most one config file, got ${positionals.length}`);
+    const file = resolve(positionals[0] ?? DEFAULT_ACQUISITION_BROKER_CONFIG_FILE);
+    const config = await loadJsonConfig(file, acquisitionBrokerConfigSchema);
+    const logger = createCliLogger(values['log-level']);
+    const metrics = new Metrics();
+    const store = await openStore(values.store ?? acquisitionStoreUri(config), {
+      logger,
+      metrics,
+      configFile: file,
+      configPath: config.store ? 'store' : 'mongo_uri',
+    });
+    const base = dirname(file);
+    const broker = new AcquisitionBroker(
+      { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) },
+      { logger, metrics, store, scheduler: asyncScheduler },
+    );
+    try {
+      await broker.start();
+      const signal = await io.stopRequested;
+      logger.info('stop requested', { signal });
+    } finally {
+      await broker.close();
+      await store.close();
+    }
+    return 0;
+  },
+};
