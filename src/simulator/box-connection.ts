@@ -1,4 +1,4 @@
-import { retry, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { TimeoutError, identity, retry, timeout, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError, DecodeError, describeError } from '../core/errors.js';
 import type { DurationInput } from '../core/duration.js';
 import type { Logger } from '../core/logger.js';
@@ -38,6 +38,11 @@ export interface BoxConnectionOptions {
   readonly sendTimeout?: DurationInput;
   /** Wait before re-creating the SUB socket after it failed, ms (1000). */
   readonly resubscribeDelayMs?: number;
+  /**
+   * Re-create the SUB socket after this many ms without any message from `box_pub` (60 000, as
+   * a real box: the broker's pings keep it quiet); 0 disables the watchdog.
+   */
+  readonly watchdogMs?: number;
 }
 
 /** Why a frame from `box_pub` was ignored instead of answered. Stable: these are metric labels. */
@@ -62,6 +67,8 @@ export interface BoxConnectionStats {
   readonly repliesDropped: number;
   /** Requests not answered because the box was switched off (a `silence` disturbance). */
   readonly unanswered: number;
+  /** Times the SUB socket was re-created (watchdog or socket failure). */
+  readonly resubscriptions: number;
 }
 
 type MutableStats = { -readonly [K in keyof BoxConnectionStats]: BoxConnectionStats[K] } & { requests: Record<RequestType, number> };
@@ -83,7 +90,9 @@ const EVGET = 'evget';
  *
  * Frames that are not a request (too few frames, another topic, undecodable bytes) are ignored
  * and counted (`makai_simulator_requests_ignored_total{reason}`): a real box must not crash on
- * what the network sends it. A failing SUB socket is re-created after `resubscribeDelayMs`.
+ * what the network sends it. As a real box, the SUB socket is re-created when nothing arrived
+ * for `watchdogMs` (logging `Lost connection with Makai` once, then `Established connection
+ * with Makai` on the next message), and after `resubscribeDelayMs` when it failed.
  *
  * The PUB socket's ZMQ identity is not set: zeromq.js does not offer `routingId` on publishers,
  * and the broker's XSUB never sees it (frame 0 carries the box id).
@@ -112,9 +121,9 @@ export class BoxConnection {
    * @throws ConfigError for a malformed endpoint or key (nothing is left open)
    */
   constructor(options: BoxConnectionOptions) {
-    const { box, keys, serverPublicKey, metrics, zapDomain = 'global', sendTimeout = '1s', resubscribeDelayMs = 1000 } = options;
-    if (!(Number.isFinite(resubscribeDelayMs) && resubscribeDelayMs >= 0)) {
-      throw new ConfigError(`must be a non-negative number of ms (got ${resubscribeDelayMs})`, { path: 'resubscribeDelayMs' });
+    const { box, keys, serverPublicKey, metrics, zapDomain = 'global', sendTimeout = '1s', resubscribeDelayMs = 1000, watchdogMs = 60_000 } = options;
+    for (const [path, ms] of Object.entries({ resubscribeDelayMs, watchdogMs })) {
+      if (!(Number.isFinite(ms) && ms >= 0)) throw new ConfigError(`must be a non-negative number of ms (got ${ms})`, { path });
     }
     this.box = box;
     this.boxId = box.id;
@@ -131,12 +140,14 @@ export class BoxConnection {
       dataMessagesSent: 0,
       repliesDropped: 0,
       unanswered: 0,
+      resubscriptions: 0,
     };
     this.counters = {
       triggers: metrics.counter('makai_simulator_triggers_total', 'TriggerMessages of simulated boxes, by outcome (sent or dropped)', ['outcome']),
       requests: metrics.counter('makai_simulator_requests_total', 'Requests received by simulated boxes, by type', ['type']),
       ignored: metrics.counter('makai_simulator_requests_ignored_total', 'Frames from box_pub that simulated boxes ignored, by reason', ['reason']),
       replies: metrics.counter('makai_simulator_replies_total', 'Replies of simulated boxes, by type and outcome (sent or dropped)', ['type', 'outcome']),
+      resubscriptions: metrics.counter('makai_simulator_resubscriptions_total', 'SUB sockets of simulated boxes re-created, by reason', ['reason']),
     };
     const curve = { role: 'client', serverPublicKey, publicKey: keys.publicKey, secretKey: keys.secretKey } as const;
     const common = { curve, zapDomain, metrics, sendTimeout };
@@ -148,16 +159,32 @@ export class BoxConnection {
       throw error;
     }
     try {
+      let lost = false;
       this.subscription = zmqSubscriber({ endpoint: options.boxPubEndpoint, curve, zapDomain, metrics })
         .pipe(
+          watchdogMs > 0 ? timeout({ each: watchdogMs, scheduler: this.scheduler }) : identity,
           retry({
             delay: (error: unknown) => {
+              this.counts.resubscriptions++;
+              if (error instanceof TimeoutError) {
+                this.counters.resubscriptions.inc({ reason: 'watchdog' });
+                if (!lost) this.logger.warn('Lost connection with Makai (no message on box_pub); re-creating the socket', { silentMs: watchdogMs });
+                lost = true;
+                return timer(0, this.scheduler);
+              }
+              this.counters.resubscriptions.inc({ reason: 'error' });
               this.logger.warn('request socket failed; re-creating it', { error: describeError(error), delayMs: resubscribeDelayMs });
               return timer(resubscribeDelayMs, this.scheduler);
             },
           }),
         )
-        .subscribe((frames) => this.onFrames(frames));
+        .subscribe((frames) => {
+          if (lost) {
+            lost = false;
+            this.logger.info('Established connection with Makai');
+          }
+          this.onFrames(frames);
+        });
     } catch (error) {
       this.publisher.close();
       this.pusher.close();

@@ -28,6 +28,8 @@ export interface NetworkedFleetOptions {
   readonly sendTimeout?: DurationInput;
   /** ZAP domain of the CURVE handshakes (`global`). */
   readonly zapDomain?: string;
+  /** Re-create a box's SUB socket after this many ms without a message from box_pub (60 000; 0 disables). */
+  readonly watchdogMs?: number;
 }
 
 /** Totals over the fleet, plus each box's own counts. */
@@ -45,6 +47,8 @@ export interface NetworkedFleetStats {
   readonly ignored: number;
   /** Requests a silent box did not answer. */
   readonly unanswered: number;
+  /** SUB sockets re-created (watchdog or failure). */
+  readonly resubscriptions: number;
   readonly boxes: readonly BoxConnectionStats[];
 }
 
@@ -97,6 +101,7 @@ export async function startNetworkedFleet(options: NetworkedFleetOptions): Promi
           metrics,
           ...(options.sendTimeout === undefined ? {} : { sendTimeout: options.sendTimeout }),
           ...(options.zapDomain === undefined ? {} : { zapDomain: options.zapDomain }),
+          ...(options.watchdogMs === undefined ? {} : { watchdogMs: options.watchdogMs }),
         }),
       );
     }
@@ -145,6 +150,7 @@ export function fleetStats(boxes: readonly BoxConnectionStats[]): NetworkedFleet
   let repliesDropped = 0;
   let ignored = 0;
   let unanswered = 0;
+  let resubscriptions = 0;
   for (const box of boxes) {
     triggersSent += box.triggersSent;
     triggersDropped += box.triggersDropped;
@@ -153,7 +159,8 @@ export function fleetStats(boxes: readonly BoxConnectionStats[]): NetworkedFleet
     repliesDropped += box.repliesDropped;
     ignored += box.ignored;
     unanswered += box.unanswered;
+    resubscriptions += box.resubscriptions;
     for (const type of Object.keys(requests) as RequestType[]) requests[type] += box.requests[type];
   }
-  return { triggersSent, triggersDropped, requests, repliesSent, dataMessagesSent, repliesDropped, ignored, unanswered, boxes };
+  return { triggersSent, triggersDropped, requests, repliesSent, dataMessagesSent, repliesDropped, ignored, unanswered, resubscriptions, boxes };
 }

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { asyncScheduler } from 'rxjs';
 import * as zmq from 'zeromq';
-import { RecordingLogger } from '../../src/core/logger.js';
+import { RecordingLogger, type LogFields, type Logger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { decodeDataMessage } from '../../src/protocol/data-message-codec.js';
 import type { DataMessage, RequestDataMessage, TriggerMessage } from '../../src/protocol/messages.js';
@@ -12,9 +12,11 @@ import { decodeTriggerMessage } from '../../src/protocol/trigger-message-codec.j
 import { parseCertificate, type CurveKeyPair } from '../../src/security/curve-certificate.js';
 import { generateCurveKeyPair } from '../../src/security/curve-key-pair.js';
 import { ZapAuthenticator } from '../../src/security/zap-authenticator.js';
+import { BoxConnection } from '../../src/simulator/box-connection.js';
 import { ensureBoxKeyPairs } from '../../src/simulator/box-key-pairs.js';
 import { startNetworkedFleet, type NetworkedFleet } from '../../src/simulator/networked-fleet.js';
 import { parseCompactScenario } from '../../src/simulator/scenario.js';
+import { SimulatedBox } from '../../src/simulator/simulated-box.js';
 import { SimulatedFleet } from '../../src/simulator/simulated-fleet.js';
 import { DEFAULT_CALIBRATION, cycleRms } from '../../src/simulator/waveform.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
@@ -58,6 +60,28 @@ class Collector<T> {
   }
 }
 
+/** A logger that lets a test await a message. */
+class WatchingLogger implements Logger {
+  readonly messages: string[] = [];
+  private waiters: { text: string; resolve: () => void }[] = [];
+  debug(msg: string, _fields?: LogFields) { this.push(msg); }
+  info(msg: string, _fields?: LogFields) { this.push(msg); }
+  warn(msg: string, _fields?: LogFields) { this.push(msg); }
+  error(msg: string, _fields?: LogFields) { this.push(msg); }
+  child(): Logger {
+    return this;
+  }
+  /** Resolves once a message starting with `text` was logged. */
+  logged(text: string): Promise<void> {
+    if (this.messages.some((m) => m.startsWith(text))) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ text, resolve }));
+  }
+  private push(msg: string): void {
+    this.messages.push(msg);
+    this.waiters = this.waiters.filter((w) => (msg.startsWith(w.text) ? (w.resolve(), false) : true));
+  }
+}
+
 interface Reply {
   readonly header: RequestDataMessage;
   readonly data: DataMessage[];
@@ -78,6 +102,7 @@ describe('simulated boxes on the network', () => {
   let running: NetworkedFleet;
   let metrics: Metrics;
   let startMs: number;
+  const extraSockets: zmq.Socket[] = [];
 
   const serverOptions = () => ({ linger: 0, curveServer: true, curveSecretKey: server.secretKey, zapDomain: 'global' });
   const evget = (request: RequestDataMessage) => boxPub.send(['evget', encodeRequestDataMessage(request)]);
@@ -134,6 +159,7 @@ describe('simulated boxes on the network', () => {
     // The ZAP handler before the server sockets: libzmq can abort on the reverse order (see ZapAuthenticator).
     await zap?.close();
     triggerSub?.close();
+    for (const socket of extraSockets) socket.close();
     boxPub?.close();
     boxPull?.close();
     await Promise.all([triggers?.done, replies?.done]);
@@ -266,5 +292,36 @@ describe('simulated boxes on the network', () => {
     // after() stops it again: stop is idempotent; an open handle would keep this process alive.
     await running.stop();
     assert.equal(running.stats.triggersSent, await metrics.value('makai_simulator_triggers_total', { outcome: 'sent' }));
+  });
+
+  it('should re-create a box SUB socket when box_pub stays silent, and log the loss once', async () => {
+    const silentPub = new zmq.Publisher(serverOptions());
+    extraSockets.push(silentPub);
+    await silentPub.bind('tcp://127.0.0.1:*');
+    const logger = new WatchingLogger();
+    const connection = new BoxConnection({
+      box: new SimulatedBox({ id: 9, seed: 1, startMs: Date.now() }),
+      keys: keys.get(1)!,
+      serverPublicKey: server.publicKey,
+      triggerEndpoint: triggerSub.lastEndpoint!,
+      boxPubEndpoint: silentPub.lastEndpoint!,
+      boxPullEndpoint: boxPull.lastEndpoint!,
+      scheduler: asyncScheduler,
+      logger,
+      metrics: new Metrics(),
+      watchdogMs: 150,
+    });
+    try {
+      await within(logger.logged('Lost connection with Makai'), WAIT_MS, 'watchdog fired');
+      const answered = replies.waitFor((r) => r.header.type === 'PONG' && r.header.boxId === 9);
+      await within(sendUntil(() => silentPub.send(['evget', encodeRequestDataMessage({ type: 'PING', sequenceNumber: 5 })]), answered), WAIT_MS, 'PONG after re-creation');
+      assert.ok(connection.stats.resubscriptions >= 1);
+      const established = logger.messages.indexOf('Established connection with Makai');
+      assert.ok(established > 0);
+      // Several silent periods before the first message, one line about it.
+      assert.equal(logger.messages.slice(0, established).filter((m) => m.startsWith('Lost connection')).length, 1);
+    } finally {
+      await connection.close();
+    }
   });
 });
