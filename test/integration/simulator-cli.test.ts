@@ -104,7 +104,7 @@ describe('makai simulate', () => {
     assert.match(out.join('\n'), /generated key pairs for box\(es\) 1, 2/);
     assert.match(out.join('\n'), /simulating 2 box\(es\).*seed 3, 10\/s each/);
     assert.match(out.join('\n'), /at 1s for 0.5s: voltage-sag to 90 % on box\(es\) 2/);
-    assert.match(out.at(-1)!, /^simulate \d+s: 2 box\(es\), triggers \d+ sent .*PING [1-9]\d*.*\(stopped\)$/);
+    assert.match(out.at(-1)!, /^simulate \d+\.\ds: 2 box\(es\), triggers \d+ sent .*PING [1-9]\d*.*\(stopped\)$/);
     assert.deepEqual((await readdir(`${keysDir}/private_keys`)).sort(), ['opqbox1_secret', 'opqbox2_secret']);
     assert.deepEqual((await readdir(`${keysDir}/public_keys`)).sort(), ['opqbox1.key', 'opqbox2.key']);
     assert.equal((await readCertificate(`${keysDir}/private_keys/opqbox1_secret`)).kind, 'secret');

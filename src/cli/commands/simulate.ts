@@ -60,6 +60,7 @@ export const command: CliCommand = {
   async run(argv, io) {
     const options = parseOptions(argv);
     const logger = createCliLogger(options.logLevel);
+    const log = logger.child({ component: 'cli.simulate' });
     const serverPublicKey = (await readCertificate(options.serverKey)).publicKey;
     const ids = Array.from({ length: options.boxes }, (_, i) => i + 1);
     const { keys, generated } = await ensureBoxKeyPairs(options.keysDir, ids);
@@ -95,7 +96,7 @@ export const command: CliCommand = {
     });
     try {
       const why = await finished;
-      logger.info('stopping the simulation', { reason: why });
+      log.info('stopping the simulation', { reason: why });
     } finally {
       for (const t of timers) clearTimeout(t);
       await running.stop();
@@ -237,7 +238,7 @@ export function statusLine(stats: NetworkedFleetStats, elapsedMs: number, boxes:
   const seconds = Math.max(elapsedMs / 1000, 0.001);
   const r = stats.requests;
   return (
-    `simulate ${seconds.toFixed(0)}s: ${boxes} box(es), triggers ${stats.triggersSent} sent (${(stats.triggersSent / seconds).toFixed(1)}/s), ${stats.triggersDropped} dropped;` +
+    `simulate ${seconds.toFixed(1)}s: ${boxes} box(es), triggers ${stats.triggersSent} sent (${(stats.triggersSent / seconds).toFixed(1)}/s), ${stats.triggersDropped} dropped;` +
     ` requests READ ${r.READ}, PING ${r.PING}, other ${r.PONG + r.RESP + r.ERROR}; replies ${stats.repliesSent} sent (${stats.dataMessagesSent} data messages), ${stats.repliesDropped} dropped;` +
     ` ignored ${stats.ignored}`
   );
