@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import * as zmq from 'zeromq';
 import type { CliIo } from '../../src/cli/command.js';
@@ -8,7 +8,9 @@ import { RecordingLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { decodeRequestDataMessage, encodeRequestDataMessage } from '../../src/protocol/request-data-message-codec.js';
 import { decodeTriggerMessage } from '../../src/protocol/trigger-message-codec.js';
-import { readCertificate, writeCertificatePair, type CurveKeyPair } from '../../src/security/curve-certificate.js';
+import { formatCertificate, readCertificate, writeCertificatePair, type CurveKeyPair } from '../../src/security/curve-certificate.js';
+import { ensureBoxKeyPairs } from '../../src/simulator/box-key-pairs.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { generateCurveKeyPair } from '../../src/security/curve-key-pair.js';
 import { ZapAuthenticator } from '../../src/security/zap-authenticator.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
@@ -145,5 +147,20 @@ describe('makai simulate', () => {
     const missing = dir.file('nowhere', 'opqserver.key');
     assert.equal(await main(['simulate', '--server-key', missing, '--keys-dir', dir.file('k2'), '--duration', '1s'], io), 1);
     assert.match(err.join('\n'), new RegExp(`${missing}: cannot read certificate: ENOENT`));
+  });
+
+  it('should restore a lost public certificate from the secret one, and refuse a secret path without a secret key', async () => {
+    const keysDir = dir.file('restore');
+    const first = await ensureBoxKeyPairs(keysDir, [5]);
+    await rm(`${keysDir}/public_keys/opqbox5.key`);
+    const again = await ensureBoxKeyPairs(keysDir, [5], () => assert.fail('must not generate'));
+    assert.deepEqual(again.generated, []);
+    assert.deepEqual(again.keys.get(5), first.keys.get(5));
+    assert.equal((await readCertificate(`${keysDir}/public_keys/opqbox5.key`)).publicKey, first.keys.get(5)!.publicKey);
+
+    const badDir = dir.file('bad');
+    await mkdir(`${badDir}/private_keys`, { recursive: true });
+    await writeFile(`${badDir}/private_keys/opqbox6_secret`, formatCertificate('opqbox6', { publicKey: first.keys.get(5)!.publicKey }));
+    await assert.rejects(ensureBoxKeyPairs(badDir, [6]), (error: unknown) => error instanceof ConfigError && error.file === `${badDir}/private_keys/opqbox6_secret`);
   });
 });
