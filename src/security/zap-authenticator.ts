@@ -98,6 +98,12 @@ export function parseZapRequest(frames: readonly Uint8Array[]): ZapRequest | und
  * every client is refused rather than let in. `close()` releases everything: the process can
  * exit afterwards.
  *
+ * Shut down in this order: `await authenticator.close()`, then close the server sockets.
+ * libzmq 4.3.5 can abort the process (assertions in `pipe.cpp` / `socket_base.cpp`) when a
+ * server socket is closed and the handler closes while libzmq is still tearing down that
+ * socket's ZAP pipes; closing the handler first avoids the race, and established sessions are
+ * unaffected by it.
+ *
  * ```
  * box ──CURVE HELLO/INITIATE──► server socket ──ZAP request──► ZapAuthenticator ──isAllowed(key)
  *                               server socket ◄──"200" | "400"──┘

@@ -105,6 +105,7 @@ export class ZmqSender {
   private holding = 0;
   private readonly sentCount;
   private readonly droppedCount;
+  private readonly abort = new AbortController();
   private pumping = false;
   private closed = false;
 
@@ -128,7 +129,7 @@ export class ZmqSender {
       closeSocket(this.socket);
       throw new ConnectionError('configure', options.endpoint, { cause: error });
     }
-    this.ready = attachSocket(this.socket, options).then((endpoint) => {
+    this.ready = attachSocket(this.socket, options, this.abort.signal).then((endpoint) => {
       options.onReady?.(endpoint);
       return endpoint;
     });
@@ -165,6 +166,7 @@ export class ZmqSender {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.abort.abort();
     closeSocket(this.socket);
     for (const pending of this.queue.splice(0)) pending.resolve(this.drop(pending.message, 'closed'));
   }

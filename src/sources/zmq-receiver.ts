@@ -53,6 +53,7 @@ export function zmqReceiver(create: () => ReadableSocket, options: ZmqReceiverOp
   );
   return new Observable<ZmqFrames>((subscriber) => {
     let closed = false;
+    const abort = new AbortController();
     const socket = create();
     try {
       configureSocket(socket, options);
@@ -65,7 +66,7 @@ export function zmqReceiver(create: () => ReadableSocket, options: ZmqReceiverOp
       return undefined;
     }
     const run = async () => {
-      const endpoint = await attachSocket(socket, options);
+      const endpoint = await attachSocket(socket, options, abort.signal);
       if (closed) return;
       options.onReady?.(endpoint);
       // The iterator ends (done) once the socket is closed, so teardown stops this loop.
@@ -86,6 +87,7 @@ export function zmqReceiver(create: () => ReadableSocket, options: ZmqReceiverOp
     );
     return () => {
       closed = true;
+      abort.abort();
       closeSocket(socket);
     };
   });

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type * as zmq from 'zeromq';
 import { ConfigError, ConnectionError } from '../core/errors.js';
 import { z85KeyProblem } from '../security/z85.js';
@@ -134,22 +135,46 @@ export function configureSocket(socket: zmq.Socket, options: ZmqSocketOptions): 
 }
 
 /**
+ * Waits before each new bind attempt while the address is still in use. libzmq closes a
+ * listener in its I/O thread some time after `close()`, so an endpoint released by an
+ * unsubscribe (a restarting pipeline) may still be taken for a moment. About one second in
+ * all; a real conflict is reported after it.
+ */
+const BIND_RETRY_DELAYS_MS = [20, 40, 80, 160, 320, 400];
+
+/**
  * Binds or connects `socket` as the options say and resolves with the resolved endpoint.
+ * A bind that finds the address in use is retried for about a second (see above); `signal`
+ * cancels the wait, so no timer outlives the caller.
  *
  * @throws ConnectionError with operation `bind`/`connect` and the configured endpoint
  */
-export async function attachSocket(socket: zmq.Socket, options: ZmqSocketOptions): Promise<string> {
-  const operation = options.bind ? 'bind' : 'connect';
-  try {
-    if (options.bind) {
+export async function attachSocket(socket: zmq.Socket, options: ZmqSocketOptions, signal?: AbortSignal): Promise<string> {
+  if (!options.bind) {
+    try {
+      // connect() is synchronous in zeromq v6: it only records the peer; libzmq dials in the background.
+      socket.connect(options.endpoint);
+      return options.endpoint;
+    } catch (error) {
+      throw new ConnectionError('connect', options.endpoint, { cause: error });
+    }
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
       await socket.bind(options.endpoint);
       return socket.lastEndpoint ?? options.endpoint;
+    } catch (error) {
+      const wait = BIND_RETRY_DELAYS_MS[attempt];
+      const inUse = (error as { code?: unknown }).code === 'EADDRINUSE';
+      if (!inUse || wait === undefined || socket.closed || signal?.aborted) {
+        throw new ConnectionError('bind', options.endpoint, { cause: error });
+      }
+      try {
+        await delay(wait, undefined, signal ? { signal } : {});
+      } catch {
+        throw new ConnectionError('bind', options.endpoint, { cause: error });
+      }
     }
-    // connect() is synchronous in zeromq v6: it only records the peer; libzmq dials in the background.
-    socket.connect(options.endpoint);
-    return options.endpoint;
-  } catch (error) {
-    throw new ConnectionError(operation, options.endpoint, { cause: error });
   }
 }
 

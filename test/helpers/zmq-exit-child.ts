@@ -1,11 +1,12 @@
 /**
  * Child process of `test/integration/zmq-process-exit.test.ts`. It opens every kind of handle
- * this project's ZeroMQ code owns (a ZAP authenticator, CURVE SUB/PUB, PULL/PUSH, a send that is
- * blocked on its timeout), receives a message on each path, unsubscribes and closes — and then
- * must exit by itself. It never calls process.exit: if anything still holds the event loop,
+ * this project's ZeroMQ code owns (a ZAP authenticator, CURVE SUB/PUB, PULL/PUSH, a bind
+ * waiting for a taken address, a send blocked on its timeout), receives a message on each
+ * path, unsubscribes and closes — and then must exit by itself. It never calls process.exit: if anything still holds the event loop,
  * the parent sees it hang.
  */
 import { firstValueFrom, interval, map, Subject, take } from 'rxjs';
+import * as zmq from 'zeromq';
 import { silentLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { ZmqSender } from '../../src/sinks/zmq-sender.js';
@@ -24,9 +25,14 @@ await zap.start();
 
 // CURVE SUB (server, bound) ← PUB (client): the publisher repeats until the first message lands.
 const subReady = new Subject<string>();
-const received = firstValueFrom(
-  zmqSubscriber({ endpoint: 'tcp://127.0.0.1:*', bind: true, curve: { role: 'server', secretKey: server.secretKey }, onReady: (e) => subReady.next(e) }),
-);
+const messages = new Subject<Uint8Array[]>();
+const received = firstValueFrom(messages);
+const subscribing = zmqSubscriber({
+  endpoint: 'tcp://127.0.0.1:*',
+  bind: true,
+  curve: { role: 'server', secretKey: server.secretKey },
+  onReady: (e) => subReady.next(e),
+}).subscribe(messages);
 const subEndpoint = await firstValueFrom(subReady);
 const publishing = interval(10)
   .pipe(
@@ -35,6 +41,9 @@ const publishing = interval(10)
   )
   .subscribe();
 const message = await received;
+// Handler before the server socket: see ZapAuthenticator on libzmq's shutdown race.
+await zap.close();
+subscribing.unsubscribe();
 publishing.unsubscribe();
 process.stdout.write(`received ${message.map((f) => Buffer.from(f).toString()).join(',')}\n`);
 
@@ -47,6 +56,16 @@ await pulled;
 pushing.unsubscribe();
 process.stdout.write('pulled\n');
 
+// A bind that waits for a taken address to free up: unsubscribing must cancel the wait's timer.
+const holder = new zmq.Pull({ linger: 0 });
+await holder.bind('tcp://127.0.0.1:*');
+const waiting = zmqPuller({ endpoint: holder.lastEndpoint!, bind: true }).subscribe({ error: () => undefined });
+// Long enough for the first bind to fail and the retry wait to start (the path under test).
+await new Promise((resolve) => setTimeout(resolve, 50));
+waiting.unsubscribe();
+holder.close();
+process.stdout.write('bind retry cancelled\n');
+
 // A send blocked on a long timeout (no peer): closing must release its timer too.
 const stuck = new ZmqSender('pusher', { endpoint: 'tcp://127.0.0.1:*', bind: true, sendTimeout: '1h', metrics });
 await stuck.whenReady();
@@ -55,5 +74,4 @@ stuck.close();
 const receipt = await blocked;
 process.stdout.write(`blocked send ${receipt.sent ? 'sent' : receipt.reason}\n`);
 
-await zap.close();
 process.stdout.write('closed\n');

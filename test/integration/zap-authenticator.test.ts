@@ -19,15 +19,9 @@ function authenticator(isAllowed: (key: string) => boolean) {
 }
 
 /** Talks ZAP 1.0 to the handler directly, as libzmq would. */
-async function ask(request: (string | Uint8Array)[]): Promise<string[]> {
-  const client = new zmq.Request({ linger: 0 });
-  try {
-    client.connect(ZAP_ENDPOINT);
-    await client.send(request);
-    return framesText(await client.receive());
-  } finally {
-    client.close();
-  }
+async function ask(client: zmq.Request, request: (string | Uint8Array)[]): Promise<string[]> {
+  await client.send(request);
+  return framesText(await client.receive());
 }
 
 describe('ZapAuthenticator over inproc://zeromq.zap.01', () => {
@@ -35,17 +29,21 @@ describe('ZapAuthenticator over inproc://zeromq.zap.01', () => {
     const client = generateCurveKeyPair();
     const { zap } = authenticator((key) => key === client.publicKey);
     await zap.start();
+    const requester = new zmq.Request({ linger: 0 });
+    requester.connect(ZAP_ENDPOINT);
     try {
       const base = ['1.0', 'req-7', 'global', '127.0.0.1', ''];
-      assert.deepEqual(await ask([...base, 'CURVE', z85Decode(client.publicKey)]), ['1.0', 'req-7', '200', 'OK', client.publicKey, '']);
+      assert.deepEqual(await ask(requester, [...base, 'CURVE', z85Decode(client.publicKey)]), ['1.0', 'req-7', '200', 'OK', client.publicKey, '']);
       const stranger = generateCurveKeyPair().publicKey;
-      assert.deepEqual(await ask([...base, 'CURVE', z85Decode(stranger)]), ['1.0', 'req-7', '400', 'Forbidden', '', '']);
-      assert.deepEqual(await ask([...base, 'PLAIN', 'admin', 'secret']), ['1.0', 'req-7', '400', 'Forbidden', '', '']);
-      assert.deepEqual(await ask([...base, 'NULL']), ['1.0', 'req-7', '400', 'Forbidden', '', '']);
+      assert.deepEqual(await ask(requester, [...base, 'CURVE', z85Decode(stranger)]), ['1.0', 'req-7', '400', 'Forbidden', '', '']);
+      assert.deepEqual(await ask(requester, [...base, 'PLAIN', 'admin', 'secret']), ['1.0', 'req-7', '400', 'Forbidden', '', '']);
+      assert.deepEqual(await ask(requester, [...base, 'NULL']), ['1.0', 'req-7', '400', 'Forbidden', '', '']);
       // Too few frames: still answered (REP must reply), and refused.
-      assert.deepEqual(await ask(['1.0', 'req-8']), ['1.0', 'req-8', '400', 'Forbidden', '', '']);
+      assert.deepEqual(await ask(requester, ['1.0', 'req-8']), ['1.0', 'req-8', '400', 'Forbidden', '', '']);
     } finally {
+      // Handler first: see ZapAuthenticator on libzmq's shutdown race.
       await zap.close();
+      requester.close();
     }
   });
 
@@ -83,9 +81,10 @@ describe('ZapAuthenticator over inproc://zeromq.zap.01', () => {
       assert.equal(event.type, 'handshake:error:auth');
       assert.equal(await metrics.value('makai_zap_rejections_total', { reason: 'mechanism' }), 1);
     } finally {
+      // Handler first: see ZapAuthenticator on libzmq's shutdown race.
+      await zap.close();
       client.close();
       server.unsubscribe();
-      await zap.close();
     }
   });
 });

@@ -68,9 +68,10 @@ async function withCurveServer(test: (f: Fixture) => Promise<void>): Promise<voi
     const logged = JSON.stringify(logger.records);
     assert.ok(!logged.includes(server.secretKey));
   } finally {
+    // Handler first: see ZapAuthenticator on libzmq's shutdown race.
+    await zap.close();
     for (const socket of clients) socket.close();
     subscription.unsubscribe();
-    await zap.close();
   }
 }
 

@@ -26,6 +26,6 @@ describe('ZeroMQ resources', () => {
     clearTimeout(timer);
     assert.equal(outcome.hung, false, `the child did not exit within ${EXIT_LIMIT_MS} ms; output so far:\n${stdout}\n${stderr}`);
     assert.equal(outcome.code, 0, `exit code ${outcome.code} (${outcome.signal ?? 'no signal'}):\n${stderr}`);
-    assert.deepEqual(stdout.trim().split('\n'), ['received 1003,hello', 'pulled', 'blocked send closed', 'closed']);
+    assert.deepEqual(stdout.trim().split('\n'), ['received 1003,hello', 'pulled', 'bind retry cancelled', 'blocked send closed', 'closed']);
   });
 });

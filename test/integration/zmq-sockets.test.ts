@@ -116,13 +116,15 @@ describe('ZeroMQ sources and sinks on loopback', () => {
     for (let round = 1; round <= 2; round++) {
       const inbox = new Inbox();
       const isReady = new Promise<void>((resolve) => (ready = resolve));
-      const subscription = source.subscribe(inbox.push);
+      const failures: unknown[] = [];
+      const subscription = source.subscribe({ next: inbox.push, error: (e: unknown) => failures.push(e) });
       const push = new zmq.Push({ linger: 0 });
       try {
         await within(isReady, LIMIT, `bind round ${round}`);
         push.connect(endpoint);
         await push.send(`round ${round}`);
         assert.deepEqual(await within(inbox.waitFor(() => true), LIMIT, `message round ${round}`), [`round ${round}`]);
+        assert.deepEqual(failures, []);
       } finally {
         push.close();
         subscription.unsubscribe();
