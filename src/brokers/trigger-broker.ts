@@ -9,6 +9,7 @@ import { attachSocket, closeSocket, configureSocket } from '../sources/zmq-socke
 import type { Store } from '../stores/store.js';
 import { BROKER_ZAP_DOMAIN, startBrokerAuthentication, type BrokerAuthentication } from './broker-authentication.js';
 import type { BoxAllowList } from './box-allow-list.js';
+import { receiveEach } from './receive-each.js';
 
 /** The settings the triggering broker runs with (the parsed `triggering_broker_config.json`). */
 export interface TriggerBrokerSettings {
@@ -171,11 +172,11 @@ export class TriggerBroker {
   /** Box → backend: every message unchanged. The XPUB drops for slow subscribers at its HWM, as the original. */
   private async forwardData(xsub: zmq.XSubscriber, xpub: zmq.XPublisher): Promise<void> {
     try {
-      for await (const frames of xsub) {
+      await receiveEach(xsub, async (frames) => {
         this.messages.inc({ direction: 'in' });
         await xpub.send(frames);
         this.messages.inc({ direction: 'out' });
-      }
+      });
     } catch (error) {
       if (!this.closing) this.logger.error('box → backend forwarding stopped', { error: describeError(error) });
     }
@@ -184,7 +185,7 @@ export class TriggerBroker {
   /** Backend → boxes: (un)subscriptions only, so a backend peer cannot send anything else to the boxes. */
   private async forwardSubscriptions(xpub: zmq.XPublisher, xsub: zmq.XSubscriber): Promise<void> {
     try {
-      for await (const frames of xpub) {
+      await receiveEach(xpub, async (frames) => {
         const first = frames[0];
         const kind = first?.[0];
         if (frames.length !== 1 || first === undefined || (kind !== SUBSCRIBE && kind !== UNSUBSCRIBE)) {
@@ -195,11 +196,11 @@ export class TriggerBroker {
             preview: hexPreview(first),
             atMs: this.scheduler.now(),
           });
-          continue;
+          return;
         }
         this.subscriptions.inc({ kind: kind === SUBSCRIBE ? 'subscribe' : 'unsubscribe' });
         await xsub.send(first);
-      }
+      });
     } catch (error) {
       if (!this.closing) this.logger.error('backend → box subscription forwarding stopped', { error: describeError(error) });
     }
