@@ -1,6 +1,6 @@
 import { Subject, asyncScheduler, interval, type Observable, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
 import * as zmq from 'zeromq';
-import { DecodeError, describeError, type DecodeFailure } from '../core/errors.js';
+import { ConfigError, DecodeError, describeError, type DecodeFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { hexPreview, type Rejection } from '../core/rejection.js';
@@ -147,7 +147,12 @@ export class AcquisitionBroker {
   /** Whether a store outage is currently being reported, so it is logged once, not per call. */
   private storeOutage = false;
 
+  /** @throws ConfigError when a duration or size in `settings` is not positive (a zero ping interval would flood the boxes) */
   constructor(settings: AcquisitionBrokerSettings, deps: AcquisitionBrokerDeps) {
+    for (const field of ['ping_interval', 'max_frame_bytes', 'store_retry_initial', 'key_refresh'] as const) {
+      if (!(settings[field] > 0)) throw new ConfigError(`must be greater than 0, got ${settings[field]}`, { path: field });
+    }
+    if (!(settings.max_event_window >= 0)) throw new ConfigError(`must not be negative, got ${settings.max_event_window}`, { path: 'max_event_window' });
     this.settings = settings;
     this.deps = deps;
     this.store = deps.store;
@@ -380,7 +385,8 @@ export class AcquisitionBroker {
         return this.handlePong(header.sequenceNumber, boxId, head);
       case 'ERROR':
         this.metrics.boxErrors.inc();
-        this.logger.warn('a box could not understand a request', { boxId, sequenceNumber: header.sequenceNumber });
+        // Counted, not logged one by one: an authenticated box could otherwise flood the log.
+        this.logger.debug('a box could not understand a request', { boxId, sequenceNumber: header.sequenceNumber });
         this.activity$.next({ kind: 'box-error', ...(boxId === undefined ? {} : { boxId }), sequenceNumber: header.sequenceNumber });
         return;
       case 'RESP':
