@@ -4,8 +4,8 @@ import { durationField, endpointField, positiveInt } from '../config/zod-fields.
 /** Where the original looked for the acquisition broker's config (spec §1.1). */
 export const DEFAULT_ACQUISITION_BROKER_CONFIG_FILE = '/etc/opq/acquisition_broker_config.json';
 
-/** The store used when a config names neither `store` nor `mongo_uri`: the embedded SQLite file. */
-export const DEFAULT_ACQUISITION_STORE_URI = 'sqlite:/var/lib/opq/makai.sqlite';
+/** The store used when a config names neither `store` nor `mongo_uri`: the embedded SQLite file `makai run` defaults to too, so both processes share it. */
+export const DEFAULT_ACQUISITION_STORE_URI = 'sqlite:./data/makai.db';
 
 /**
  * `acquisition_broker_config.json` (spec §6.2): the original's seven keys, each now with a
