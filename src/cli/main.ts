@@ -9,6 +9,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   keys: () => import('./commands/keys.js'),
   simulate: () => import('./commands/simulate.js'),
   run: () => import('./commands/run.js'),
+  up: () => import('./commands/up.js'),
   validate: () => import('./commands/validate.js'),
   'trigger-broker': () => import('./commands/trigger-broker.js'),
   'acquisition-broker': () => import('./commands/acquisition-broker.js'),

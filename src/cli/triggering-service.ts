@@ -12,6 +12,8 @@ import type { LoadedTopology } from './load-topology.js';
 export interface TriggeringServiceOptions {
   readonly loaded: LoadedTopology;
   readonly storeUri: string;
+  /** An already open store to use instead of opening `storeUri` (the caller keeps owning it). */
+  readonly store?: Store;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly scheduler?: SchedulerLike;
@@ -36,7 +38,9 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
   const scheduler = options.scheduler ?? asyncScheduler;
   const metrics = options.metrics ?? new Metrics();
   const logger = options.logger.child({ component: 'service.triggering' });
-  const store = await openStore(options.storeUri, { logger, metrics, ...(options.loaded.file ? { configFile: options.loaded.file } : {}) });
+  const ownsStore = options.store === undefined;
+  const store =
+    options.store ?? (await openStore(options.storeUri, { logger, metrics, ...(options.loaded.file ? { configFile: options.loaded.file } : {}) }));
   const boxes = new StoreBoxDirectory({ store, refreshMs: options.loaded.settings.box_registry_refresh, scheduler, logger });
   await boxes.start();
 
@@ -67,7 +71,7 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
   } catch (error) {
     boxes.close();
     sweep?.unsubscribe();
-    await store.close();
+    if (ownsStore) await store.close();
     throw error;
   }
   logger.info('triggering service started', { topology: options.loaded.topology.name, store: store.location });
@@ -84,7 +88,7 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
         const timer = sweep;
         sweep = undefined;
         timer?.unsubscribe();
-        await store.close();
+        if (ownsStore) await store.close();
         logger.info('triggering service stopped', { clean });
         return clean;
       })()),

@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../core/duration.js';
+import { defaultScenario, parseCompactScenario, parseScenarioText, type Scenario } from '../../simulator/scenario.js';
+import { createCliLogger } from '../cli-logger.js';
+import { UsageError, type CliCommand, type CliIo } from '../command.js';
+import { startLocalDeployment, type LocalDeployment } from '../local-deployment.js';
+
+const usage = `Usage: makai up [options]        (npm start -- [options])
+
+Runs the whole loop on one machine: the triggering broker, the acquisition broker, the
+triggering service (default topology with the threshold plugin) and a simulated fleet of boxes
+whose default scenario has a voltage sag and a swell within the first 30 s. Keys are generated
+under the data directory on first run, in the original layout.
+
+Options:
+  --data-dir DIR      keys and the embedded store (default ./data)
+  --store URI         sqlite:<file> or mongodb://host:port (default sqlite:<data-dir>/makai.db)
+  --boxes N           simulated boxes (default 5)
+  --no-simulate       no simulated boxes: wait for real boxes on the original ports
+  --listen ADDR       bind address (default 127.0.0.1; * for boxes on the network)
+  --scenario FILE     scenario JSON instead of the default one
+  --inject SPEC       add a disturbance, e.g. sag@5s:boxes=1,2:depth=20%:for=1s (repeatable)
+  --seed N            simulator seed (default 1)
+  --duration D        stop after D (e.g. 40s, 2m); default: until Ctrl-C
+  --status-every D    status line interval (default 2s)
+  --log-level LEVEL   debug | info | warn | error (default warn)`;
+
+export const command: CliCommand = {
+  summary: 'run brokers, triggering service and simulated boxes on one machine',
+  usage,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: {
+        'data-dir': { type: 'string', default: './data' },
+        store: { type: 'string' },
+        boxes: { type: 'string', default: '5' },
+        'no-simulate': { type: 'boolean', default: false },
+        listen: { type: 'string', default: '127.0.0.1' },
+        scenario: { type: 'string' },
+        inject: { type: 'string', multiple: true },
+        seed: { type: 'string', default: '1' },
+        duration: { type: 'string' },
+        'status-every': { type: 'string', default: '2s' },
+        'log-level': { type: 'string', default: 'warn' },
+      },
+    });
+    const boxes = values['no-simulate'] ? 0 : Number(values.boxes);
+    if (!Number.isInteger(boxes) || boxes < 0) throw new UsageError('--boxes must be a whole number');
+    const seed = Number(values.seed);
+    if (!Number.isInteger(seed)) throw new UsageError('--seed must be a whole number');
+    const durationMs = values.duration === undefined ? undefined : msOf(values.duration, '--duration');
+    const statusEveryMs = msOf(values['status-every'], '--status-every');
+    const scenario = await scenarioOf(values.scenario, values.inject, boxes);
+    const logger = createCliLogger(values['log-level']);
+
+    const deployment = await startLocalDeployment({
+      dataDir: values['data-dir'],
+      ...(values.store ? { storeUri: values.store } : {}),
+      listen: values.listen,
+      boxes,
+      scenario,
+      seed,
+      logger,
+    });
+    io.out(
+      `makai up: store ${deployment.store.location}; boxes connect to ${deployment.endpoints.interface} (triggers), ` +
+        `${deployment.endpoints.box_pub} and ${deployment.endpoints.box_pull} (acquisition). ` +
+        (boxes > 0 ? `${boxes} simulated boxes, scenario "${scenario.name}".` : 'Waiting for real boxes.'),
+    );
+
+    const startedAt = Date.now();
+    let lastIn = 0;
+    const printed = new Set<number>();
+    const timer = setInterval(() => {
+      void printStatus(deployment, io, startedAt, lastIn, printed, statusEveryMs).then(
+        (messagesIn) => (lastIn = messagesIn),
+        (error: unknown) => io.err(`makai up: status failed: ${String(error)}`),
+      );
+    }, statusEveryMs);
+    const finished = durationMs === undefined ? new Promise<never>(() => {}) : new Promise<string>((r) => setTimeout(r, durationMs, 'duration'));
+    const reason = await Promise.race([io.stopRequested, finished]);
+    clearInterval(timer);
+    io.out(`makai up: stopping (${reason}); flushing trends and measurements, collecting waveforms in flight…`);
+    await deployment.stop();
+    // The store is closed now; the summary comes from what was counted while running.
+    const status = await deployment.status();
+    io.out(
+      `makai up: done. ${status.measurementsWritten} measurements, ${status.trendsWritten} trends, ${status.events.length} events ` +
+        `(${status.events.filter((e) => e.replies.length > 0).length} with waveforms).`,
+    );
+    return 0;
+  },
+};
+
+async function printStatus(d: LocalDeployment, io: CliIo, startedAt: number, lastIn: number, printed: Set<number>, everyMs: number): Promise<number> {
+  const s = await d.status();
+  const rate = Math.round(((s.messagesIn - lastIn) * 1000) / everyMs);
+  io.out(
+    `[${Math.round((Date.now() - startedAt) / 1000)}s] boxes ${s.boxesConnected}  msg/s ${rate}  measurements ${s.measurementsWritten}  ` +
+      `trends ${s.trendsWritten}  events ${s.events.length}`,
+  );
+  for (const event of s.events) {
+    if (printed.has(event.eventId) || event.replies.length === 0) continue;
+    const stored = await d.store.getEvent(event.eventId);
+    if (!stored) continue;
+    printed.add(event.eventId);
+    io.out(
+      `  event ${event.eventId}: ${stored.type} on boxes ${stored.boxes_triggered.join(', ')}; waveforms from ${event.replies.join(', ')} — ${stored.description}`,
+    );
+  }
+  return s.messagesIn;
+}
+
+function msOf(text: string, flag: string): number {
+  const parsed = parseDuration(text);
+  if ('error' in parsed) throw new UsageError(`${flag}: ${parsed.error}`);
+  return parsed.ms;
+}
+
+async function scenarioOf(file: string | undefined, inject: string[] | undefined, boxes: number): Promise<Scenario> {
+  const base = file ? parseScenarioText(await readFile(file, 'utf8'), file) : inject ? { name: 'injected', disturbances: [] } : defaultScenario(Array.from({ length: Math.max(boxes, 1) }, (_, i) => i + 1));
+  if (!inject) return base;
+  const extra = parseCompactScenario(inject, '--inject');
+  return { ...base, disturbances: [...base.disturbances, ...extra.disturbances] };
+}

@@ -1,0 +1,226 @@
+import { access, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { asyncScheduler, type Subscription } from 'rxjs';
+import { AcquisitionBroker } from '../brokers/acquisition-broker.js';
+import { acquisitionBrokerConfigSchema } from '../brokers/acquisition-broker-config.js';
+import { TriggerBroker } from '../brokers/trigger-broker.js';
+import { triggerBrokerConfigSchema } from '../brokers/trigger-broker-config.js';
+import { parseConfig } from '../config/load-json-config.js';
+import { makaiSettingsSchema, type PluginEntry } from '../config/makai-settings.js';
+import type { Logger } from '../core/logger.js';
+import { Metrics } from '../core/metrics.js';
+import { certificatePaths, readCertificate, writeCertificatePair } from '../security/curve-certificate.js';
+import { generateCurveKeyPair } from '../security/curve-key-pair.js';
+import { ensureBoxKeyPairs } from '../simulator/box-key-pairs.js';
+import { startNetworkedFleet, type NetworkedFleet } from '../simulator/networked-fleet.js';
+import type { Scenario } from '../simulator/scenario.js';
+import { SimulatedFleet } from '../simulator/simulated-fleet.js';
+import { openStore } from '../stores/open-store.js';
+import type { Store } from '../stores/store.js';
+import { opqTriggeringTopology } from '../topologies/opq-triggering.js';
+import { startTriggeringService, type TriggeringService } from './triggering-service.js';
+
+/** The whole OPQ server side on one machine: what `makai up` runs. */
+export interface LocalDeploymentOptions {
+  /** Keys (`curve/`) and the embedded store live here. */
+  readonly dataDir: string;
+  /** Store URI; default `sqlite:<dataDir>/makai.db`. */
+  readonly storeUri?: string;
+  /** Address the sockets bind to: `127.0.0.1` (default) or `*` for real boxes on the network. */
+  readonly listen?: string;
+  /** `original`: the original ports (9880, 9881, 8194, 8196, 9884, 9899); `random`: free ports (tests). */
+  readonly ports?: 'original' | 'random';
+  /** Simulated boxes (ids 1..n); 0 waits for real boxes. */
+  readonly boxes: number;
+  readonly scenario?: Scenario;
+  readonly seed?: number;
+  /** Trend window, ms (default 60 000). */
+  readonly trendWindowMs?: number;
+  /** Plugins of the triggering service (default: the built-in threshold plugin). */
+  readonly plugins?: readonly PluginEntry[];
+  readonly logger: Logger;
+}
+
+/** Live counters for the status line. */
+export interface DeploymentStatus {
+  readonly boxesConnected: number;
+  readonly messagesIn: number;
+  readonly measurementsWritten: number;
+  readonly trendsWritten: number;
+  readonly events: readonly { readonly eventId: number; readonly replies: readonly string[] }[];
+}
+
+export interface LocalDeployment {
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly fleet: NetworkedFleet | undefined;
+  /** Where the triggering broker's and acquisition broker's sockets are. */
+  readonly endpoints: Readonly<Record<'interface' | 'backend' | 'box_pub' | 'box_pull' | 'backend_pull' | 'backend_pub', string>>;
+  status(): Promise<DeploymentStatus>;
+  /**
+   * Stops the boxes, flushes the triggering service (open trend windows, measurement batches),
+   * waits up to `replyGraceMs` for box replies to events still in flight, then closes the
+   * brokers and the store.
+   */
+  stop(replyGraceMs?: number): Promise<void>;
+}
+
+/** Pings every 5 s (the original's 13 s is fine for boxes, but a status line wants fresher PONGs). */
+const PING_INTERVAL_MS = 5000;
+
+const ORIGINAL_PORTS = { interface: 9880, backend: 9881, box_pub: 8194, box_pull: 8196, backend_pull: 9884, backend_pub: 9899 } as const;
+
+/**
+ * Starts the triggering broker, the acquisition broker, the triggering service (default
+ * topology) and, when asked, a simulated fleet, all sharing one store. Keys are generated in
+ * the original layout on first run (`curve/private_keys/opqserver_secret`,
+ * `curve/public_keys/opqbox<N>.key`), and simulated boxes are added to the box registry.
+ */
+export async function startLocalDeployment(options: LocalDeploymentOptions): Promise<LocalDeployment> {
+  const logger = options.logger;
+  const metrics = new Metrics();
+  const dataDir = resolve(options.dataDir);
+  const curveDir = join(dataDir, 'curve');
+  await mkdir(dataDir, { recursive: true });
+  const server = certificatePaths(curveDir, 'opqserver');
+  if (!(await exists(server.secretFile))) {
+    await writeCertificatePair(curveDir, 'opqserver', generateCurveKeyPair());
+    logger.info('generated the server certificate', { file: server.secretFile });
+  }
+  const serverPublicKey = (await readCertificate(server.secretFile)).publicKey;
+  const boxIds = Array.from({ length: options.boxes }, (_, i) => i + 1);
+  const { keys } = await ensureBoxKeyPairs(curveDir, boxIds);
+  const clientCerts = join(curveDir, 'public_keys');
+
+  const store = await openStore(options.storeUri ?? `sqlite:${join(dataDir, 'makai.db')}`, { logger, metrics });
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    for (const id of boxIds) {
+      await store.upsertBox({ box_id: String(id), location: 'simulated', public_key: keys.get(id)!.publicKey });
+    }
+    const host = options.listen ?? '127.0.0.1';
+    const endpoint = (name: keyof typeof ORIGINAL_PORTS) => `tcp://${host}:${options.ports === 'random' ? '*' : ORIGINAL_PORTS[name]}`;
+    const common = { client_certs: clientCerts, server_cert: server.secretFile };
+
+    const triggerBroker = new TriggerBroker(
+      { ...parseConfig({ ...common, interface: endpoint('interface'), backend: endpoint('backend') }, triggerBrokerConfigSchema) },
+      { logger, metrics, store },
+    );
+    await triggerBroker.start();
+    opened.push(triggerBroker);
+
+    const acquisitionBroker = new AcquisitionBroker(
+      parseConfig(
+        {
+          ...common,
+          box_pub: endpoint('box_pub'),
+          box_pull: endpoint('box_pull'),
+          backend_pull: endpoint('backend_pull'),
+          backend_pub: endpoint('backend_pub'),
+          ping_interval: PING_INTERVAL_MS,
+        },
+        acquisitionBrokerConfigSchema,
+      ),
+      { logger, metrics, store },
+    );
+    const replies = new Map<number, string[]>();
+    const lastPong = new Map<string, number>();
+    const activity: Subscription = acquisitionBroker.activity.subscribe((event) => {
+      if (event.kind === 'pong' && event.outcome === 'recorded') lastPong.set(event.boxId, Date.now());
+      if (event.kind === 'request' && event.outcome === 'accepted' && event.eventId !== undefined) replies.set(event.eventId, []);
+      if (event.kind === 'reply' && event.outcome === 'stored' && event.eventId !== undefined && event.boxId !== undefined) {
+        replies.get(event.eventId)?.push(event.boxId);
+      }
+    });
+    await acquisitionBroker.start();
+    opened.push({ close: async () => (activity.unsubscribe(), acquisitionBroker.close()) });
+
+    const endpoints = { ...triggerBroker.endpoints, ...acquisitionBroker.endpoints };
+    const settings = parseConfig(
+      {
+        zmq_trigger_endpoint: connectable(endpoints.backend),
+        zmq_acquisition_endpoint: connectable(endpoints.backend_pull),
+        mongo_trends_update_interval_seconds: Math.max(1, Math.round((options.trendWindowMs ?? 60_000) / 1000)),
+        plugins: options.plugins ?? [{ plugin: 'threshold' }],
+      },
+      makaiSettingsSchema,
+    );
+    const service: TriggeringService = await startTriggeringService({
+      loaded: { topology: opqTriggeringTopology(settings), settings, baseDir: dataDir, file: undefined },
+      storeUri: store.location,
+      store,
+      logger,
+      metrics,
+    });
+    opened.push({ close: async () => void (await service.stop()) });
+
+    let fleet: NetworkedFleet | undefined;
+    if (boxIds.length > 0) {
+      const simulated = new SimulatedFleet({
+        boxes: boxIds,
+        seed: options.seed ?? 1,
+        ...(options.scenario ? { scenario: options.scenario } : {}),
+        scheduler: asyncScheduler,
+      });
+      fleet = await startNetworkedFleet({
+        fleet: simulated,
+        triggerEndpoint: connectable(endpoints.interface),
+        boxPubEndpoint: connectable(endpoints.box_pub),
+        boxPullEndpoint: connectable(endpoints.box_pull),
+        serverPublicKey,
+        keys,
+        logger,
+        metrics,
+      });
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      store,
+      metrics,
+      fleet,
+      endpoints,
+      async status() {
+        return {
+          boxesConnected: [...lastPong.values()].filter((at) => Date.now() - at < 2 * PING_INTERVAL_MS).length,
+          messagesIn: await metrics.value('makai_trigger_broker_messages_total', { direction: 'in' }),
+          measurementsWritten: await metrics.value('makai_store_written_total', { collection: 'measurements' }),
+          trendsWritten: await metrics.value('makai_store_written_total', { collection: 'trends' }),
+          events: [...replies].map(([eventId, boxes]) => ({ eventId, replies: [...boxes] })),
+        };
+      },
+      stop: (replyGraceMs = 3000) =>
+        (stopping ??= (async () => {
+          await fleet?.stop();
+          await service.stop();
+          await waitFor(() => [...replies.values()].every((boxes) => boxes.length >= boxIds.length), replyGraceMs);
+          activity.unsubscribe();
+          await acquisitionBroker.close();
+          await triggerBroker.close();
+          await store.close();
+        })()),
+    };
+  } catch (error) {
+    for (const part of opened.reverse()) await part.close().catch(() => undefined);
+    await store.close();
+    throw error;
+  }
+}
+
+/** A bound wildcard endpoint (`tcp://0.0.0.0:9881`) as an address local peers can connect to. */
+function connectable(endpoint: string): string {
+  return endpoint.replace('://0.0.0.0:', '://127.0.0.1:').replace('://*:', '://127.0.0.1:');
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Polls `done` every 50 ms until it is true or `ms` have passed (shutdown only; never in operators). */
+async function waitFor(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
