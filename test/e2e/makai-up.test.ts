@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { GridFSBucket } from 'mongodb';
 import { silentLogger } from '../../src/core/logger.js';
 import { startLocalDeployment, type LocalDeployment } from '../../src/cli/local-deployment.js';
 import { parseCompactScenario } from '../../src/simulator/scenario.js';
 import { DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE, cycleRms } from '../../src/simulator/waveform.js';
-import { openSqliteStore } from '../../src/stores/sqlite-store.js';
+import { openStore } from '../../src/stores/open-store.js';
 import type { BoxEventDoc, EventDoc } from '../../src/stores/documents.js';
 import type { Store } from '../../src/stores/store.js';
+import { dropDatabase, mongoTestTarget, uniqueDatabaseName, withRawClient } from '../helpers/mongodb.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 
 // The whole loop, as `makai up` runs it, on loopback with random ports and a temp dir: three
 // simulated CURVE boxes, both brokers, the triggering service with the threshold plugin, one
-// SQLite store. Box 1 and 2 sag to 70 % at 3 s for 1 s; box 3 swells at 7 s.
+// store (SQLite, and MongoDB when MAKAI_TEST_MONGODB_URI names a server). Box 1 and 2 sag to 70 %
+// at 3 s for 1 s; box 3 swells at 7 s.
 
 const SAG_DEPTH = 0.3;
 const TREND_WINDOW_MS = 1000;
@@ -28,7 +31,37 @@ function cycleRmsSeries(boxEvent: BoxEventDoc, waveform: Uint8Array): { time: nu
 
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-describe('makai up: simulated fleet through brokers, triggering service and store', () => {
+/** How to point the deployment at one kind of store, and clean it up. */
+interface StoreUnderTest {
+  readonly name: string;
+  readonly skip: string | false;
+  uri(dir: TempDir): string;
+  cleanup(): Promise<void>;
+}
+
+const sqlite: StoreUnderTest = { name: 'sqlite', skip: false, uri: (dir) => `sqlite:${dir.file('makai.db')}`, cleanup: async () => {} };
+
+const mongo = mongoTestTarget();
+const mongoDatabase = uniqueDatabaseName('makai_e2e');
+const mongodb: StoreUnderTest = {
+  name: 'mongodb',
+  skip: mongo.missingInCi ? false : mongo.skip,
+  uri: () => {
+    // Under CI a missing server must fail, not skip.
+    if (!mongo.uri) throw new Error('MAKAI_TEST_MONGODB_URI is not set (required under CI=true)');
+    const url = new URL(mongo.uri);
+    url.pathname = `/${mongoDatabase}`;
+    return url.toString();
+  },
+  cleanup: async () => {
+    if (mongo.uri) await dropDatabase(mongo.uri, mongoDatabase);
+  },
+};
+
+for (const target of [sqlite, mongodb]) endToEnd(target);
+
+function endToEnd(target: StoreUnderTest): void {
+describe(`makai up on ${target.name}: simulated fleet through brokers, triggering service and store`, { skip: target.skip }, () => {
   let dir: TempDir;
   let deployment: LocalDeployment;
   let store: Store;
@@ -40,6 +73,7 @@ describe('makai up: simulated fleet through brokers, triggering service and stor
     dir = await createTempDir('makai-up-');
     deployment = await startLocalDeployment({
       dataDir: dir.path,
+      storeUri: target.uri(dir),
       ports: 'random',
       boxes: 3,
       seed: 7,
@@ -57,13 +91,14 @@ describe('makai up: simulated fleet through brokers, triggering service and stor
     }
     await deployment.stop();
     ({ messagesIn, measurementsWritten } = await deployment.status());
-    store = await openSqliteStore({ path: dir.file('makai.db') });
+    store = await openStore(target.uri(dir));
     events = (await store.listEvents()).reverse();
   });
 
   after(async () => {
     await store?.close();
     await deployment?.stop();
+    await target.cleanup();
     await dir?.remove();
   });
 
@@ -121,4 +156,32 @@ describe('makai up: simulated fleet through brokers, triggering service and stor
       assert.ok(trends.every((t) => t.location === 'simulated'));
     }
   });
+
+  if (target === mongodb) {
+    it('should leave data that OPQ View and Mauka read with plain driver queries', async () => {
+      const sag = events.find((e) => e.type === 'VOLTAGE_SAG')!;
+      await withRawClient(mongo.uri!, async (client) => {
+        const db = client.db(mongoDatabase);
+        const event = await db.collection('events').findOne({ event_id: sag.event_id }, { promoteLongs: false });
+        assert.ok(event, 'events by event_id');
+        assert.equal(event['type'], 'VOLTAGE_SAG');
+        assert.deepEqual(event['boxes_triggered'], ['1', '2']);
+        assert.equal(event['target_event_start_timestamp_ms']._bsontype, 'Long');
+        const boxEvents = await db.collection('box_events').find({ event_id: sag.event_id }).toArray();
+        assert.deepEqual(boxEvents.map((b) => b['box_id']).sort(), ['1', '2', '3']);
+        for (const boxEvent of boxEvents.filter((b) => b['box_id'] !== '3')) {
+          // Mauka: numpy.frombuffer(gridfs.get_last_version(filename).read(), int16).
+          const chunks: Buffer[] = [];
+          for await (const chunk of new GridFSBucket(db).openDownloadStreamByName(boxEvent['data_fs_filename'] as string)) chunks.push(chunk as Buffer);
+          const bytes = new Uint8Array(Buffer.concat(chunks));
+          const series = cycleRmsSeries(boxEvent as unknown as BoxEventDoc, bytes);
+          const sagStart = sag.target_event_start_timestamp_ms + 1000;
+          const before = mean(series.filter((c) => c.time < sagStart - 50).map((c) => c.volts));
+          const minimum = Math.min(...series.map((c) => c.volts));
+          assert.ok(minimum / before < 1 - SAG_DEPTH + 0.03, `box ${boxEvent['box_id']} waveform shows the sag`);
+        }
+      });
+    });
+  }
 });
+}
