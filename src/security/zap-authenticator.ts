@@ -48,8 +48,6 @@ export interface ZapDecision {
   /** `200` accepted, `400` refused, `500` the handler failed. */
   readonly status: '200' | '400' | '500';
   readonly reason?: ZapRejectReason;
-  /** For accepted CURVE clients: the Z85 public key (becomes the connection's user id). */
-  readonly userId: string;
 }
 
 /** The fields of a ZAP 1.0 request (RFC 27). */
@@ -87,7 +85,10 @@ export function parseZapRequest(frames: readonly Uint8Array[]): ZapRequest | und
  * context (RFC 27, ZAP 1.0).
  *
  * - CURVE: the credential is the client's 32-byte public key; it is converted to Z85 and handed
- *   to `isAllowed` (or accepted under `allowAny`). Status 200 with the key as user id, or 400.
+ *   to `isAllowed` (or accepted under `allowAny`). Status 200 or 400. The user id is left empty:
+ *   libzmq would queue a non-empty one as a "credential" message ahead of the peer's first
+ *   message, which zeromq.js can surface as a spurious `EAGAIN` on receive, and nothing in
+ *   zeromq.js reads it.
  * - Any other mechanism (NULL with a ZAP domain, PLAIN, ...) is refused: Makai's secured
  *   sockets speak only CURVE.
  * - Rejections are logged (public key, address, domain, reason; never secret material) and
@@ -196,7 +197,7 @@ export class ZapAuthenticator {
         address: request.address,
         ...(publicKey === undefined ? {} : { publicKey }),
       });
-      return { status, reason, userId: '' };
+      return { status, reason };
     };
     if (request.version !== '1.0') return refuse('malformed');
     const domains = this.options.domains;
@@ -215,7 +216,7 @@ export class ZapAuthenticator {
     if (!allowed) return refuse('unknown-key', '400', publicKey);
     this.acceptances.inc();
     this.logger.debug('ZAP accepted a client', { publicKey, address: request.address, domain: request.domain });
-    return { status: '200', userId: publicKey };
+    return { status: '200' };
   }
 
   /** Answers requests one at a time (REP alternates receive and send) until the socket closes. */
@@ -228,8 +229,8 @@ export class ZapAuthenticator {
           : await this.decide({ version: '', requestId: new Uint8Array(), domain: '', address: '', mechanism: '', credentials: [] });
         if (socket.closed) return;
         const status = decision.status;
-        // Reply: version, request id, status code, status text, user id, metadata (empty).
-        await socket.send(['1.0', request?.requestId ?? frames[1] ?? new Uint8Array(), status, STATUS_TEXT[status], decision.userId, new Uint8Array()]);
+        // Reply: version, request id, status code, status text, user id (empty, see above), metadata (empty).
+        await socket.send(['1.0', request?.requestId ?? frames[1] ?? new Uint8Array(), status, STATUS_TEXT[status], '', new Uint8Array()]);
       }
     } catch (error) {
       if (socket.closed) return;

@@ -6,6 +6,7 @@ import {
   attachSocket,
   closeSocket,
   configureSocket,
+  isAgainError,
   validateSocketOptions,
   type ZmqFrames,
   type ZmqSocketOptions,
@@ -69,9 +70,18 @@ export function zmqReceiver(create: () => ReadableSocket, options: ZmqReceiverOp
       const endpoint = await attachSocket(socket, options, abort.signal);
       if (closed) return;
       options.onReady?.(endpoint);
-      // The iterator ends (done) once the socket is closed, so teardown stops this loop.
-      for await (const frames of socket) {
-        if (closed) return;
+      while (!closed) {
+        let frames: ZmqFrames;
+        try {
+          frames = await socket.receive();
+        } catch (error) {
+          if (closed || socket.closed) return;
+          // libzmq can report a socket readable for a ZAP credential it then skips, and zeromq.js
+          // rejects that read with EAGAIN: it means "nothing yet", not a failure (a `for await`
+          // loop would end on it).
+          if (isAgainError(error)) continue;
+          throw error;
+        }
         received?.inc({ endpoint: options.endpoint });
         subscriber.next(frames);
       }
