@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import type { CurveKeyPair } from '../../src/security/curve-certificate.js';
 
@@ -63,12 +60,6 @@ export async function sendUntil(send: () => Promise<void>, done: Promise<unknown
 /** CURVE options of a client socket. */
 export function curveClientOptions(client: CurveKeyPair, serverPublicKey: string) {
   return { curveServerKey: serverPublicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey, linger: 0 };
-}
-
-/** A fresh temporary directory and a function that removes it. */
-export async function tempDir(prefix = 'makai-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
 /**

@@ -9,7 +9,8 @@ import { zmqPublisher } from '../../src/sinks/zmq-publisher.js';
 import { zmqPusher } from '../../src/sinks/zmq-pusher.js';
 import { zmqPuller } from '../../src/sources/zmq-puller.js';
 import { zmqSubscriber } from '../../src/sources/zmq-subscriber.js';
-import { frames, Inbox, sendUntil, tempDir, within } from '../helpers/zmq.js';
+import { frames, Inbox, sendUntil, within } from '../helpers/zmq.js';
+import { createTempDir } from '../helpers/temp-dir.js';
 
 const LIMIT = 10_000;
 
@@ -157,7 +158,7 @@ describe('ZeroMQ sources and sinks on loopback', () => {
   });
 
   it('should error with a ConnectionError when libzmq refuses the endpoint', async () => {
-    const dir = await tempDir();
+    const dir = await createTempDir();
     try {
       const endpoint = `ipc://${dir.path}/missing-directory/socket`;
       const error = await within(firstValueFrom(zmqSubscriber({ endpoint, bind: true })).catch((e: unknown) => e), LIMIT, 'ipc error');

@@ -8,7 +8,7 @@ import { UsageError, type CliIo } from '../../../src/cli/command.js';
 import { command } from '../../../src/cli/commands/keys.js';
 import { readCertificate } from '../../../src/security/curve-certificate.js';
 import { isZ85Key } from '../../../src/security/z85.js';
-import { tempDir } from '../../helpers/zmq.js';
+import { createTempDir } from '../../helpers/temp-dir.js';
 
 const ORIGINAL_PUBLIC = /public-key\s+=\s+"(.+)"/;
 const ORIGINAL_SECRET = /secret-key\s+=\s+"(.+)"/;
@@ -26,7 +26,7 @@ const mode = async (path: string) => (await stat(path)).mode & 0o777;
 describe('makai keys', () => {
   let dir: { path: string; remove: () => Promise<void> };
   beforeEach(async () => {
-    dir = await tempDir();
+    dir = await createTempDir();
   });
   afterEach(async () => {
     await dir.remove();

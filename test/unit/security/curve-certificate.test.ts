@@ -12,7 +12,7 @@ import {
   writeCertificatePair,
 } from '../../../src/security/curve-certificate.js';
 import { generateCurveKeyPair } from '../../../src/security/curve-key-pair.js';
-import { tempDir } from '../../helpers/zmq.js';
+import { createTempDir } from '../../helpers/temp-dir.js';
 
 // The exact expressions the original C++ brokers and boxes search certificates with (spec §3).
 const ORIGINAL_PUBLIC = /public-key\s+=\s+"(.+)"/;
@@ -23,7 +23,7 @@ const mode = async (path: string) => (await stat(path)).mode & 0o777;
 describe('curve certificates', () => {
   let dir: { path: string; remove: () => Promise<void> };
   beforeEach(async () => {
-    dir = await tempDir();
+    dir = await createTempDir();
   });
   afterEach(async () => {
     await dir.remove();

@@ -6,11 +6,11 @@ import { ConfigError } from '../../../src/core/errors.js';
 import { formatCertificate } from '../../../src/security/curve-certificate.js';
 import { generateCurveKeyPair } from '../../../src/security/curve-key-pair.js';
 import { loadPublicKeysFromDir } from '../../../src/security/public-key-directory.js';
-import { tempDir } from '../../helpers/zmq.js';
+import { createTempDir } from '../../helpers/temp-dir.js';
 
 describe('loadPublicKeysFromDir', () => {
   it('should load every good certificate and report the malformed ones without stopping', async () => {
-    const dir = await tempDir();
+    const dir = await createTempDir();
     try {
       const a = generateCurveKeyPair();
       const b = generateCurveKeyPair();
@@ -44,7 +44,7 @@ describe('loadPublicKeysFromDir', () => {
   });
 
   it('should throw a ConfigError naming a missing directory', async () => {
-    const dir = await tempDir();
+    const dir = await createTempDir();
     try {
       const missing = join(dir.path, 'public_keys');
       await assert.rejects(loadPublicKeysFromDir(missing), (e: unknown) => e instanceof ConfigError && e.file === missing);
