@@ -16,7 +16,7 @@ import type { BoxAllowList } from './box-allow-list.js';
 import { BROKER_ZAP_DOMAIN, startBrokerAuthentication, type BrokerAuthentication } from './broker-authentication.js';
 import { convertBoxReply, type BoxReplyRefusal } from './box-reply.js';
 import { validateEventRequest, type EventRequestRefusal } from './event-request-validation.js';
-import { receiveEach } from './receive-each.js';
+import { zmqMessages } from '../sources/zmq-messages.js';
 import { RetryAbortedError, retryStoreCall } from './retry-store-call.js';
 import { SerialPublisher } from './serial-publisher.js';
 
@@ -276,7 +276,7 @@ export class AcquisitionBroker {
     try {
       // One at a time, in arrival order: event numbers follow the order of requests, and a
       // slow store pushes back on the requesters through the PULL queue instead of piling up here.
-      await receiveEach(socket, (frames) => this.handleRequest(frames));
+      for await (const frames of zmqMessages(socket)) await this.handleRequest(frames);
     } catch (error) {
       if (!this.closing) this.logger.error('request loop stopped', { error: describeError(error) });
     }
@@ -357,7 +357,7 @@ export class AcquisitionBroker {
 
   private async replyLoop(socket: zmq.Pull): Promise<void> {
     try {
-      await receiveEach(socket, (frames) => this.handleReply(frames));
+      for await (const frames of zmqMessages(socket)) await this.handleReply(frames);
     } catch (error) {
       if (!this.closing) this.logger.error('reply loop stopped', { error: describeError(error) });
     }

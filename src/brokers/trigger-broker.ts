@@ -9,7 +9,7 @@ import { attachSocket, closeSocket, configureSocket } from '../sources/zmq-socke
 import type { Store } from '../stores/store.js';
 import { BROKER_ZAP_DOMAIN, startBrokerAuthentication, type BrokerAuthentication } from './broker-authentication.js';
 import type { BoxAllowList } from './box-allow-list.js';
-import { receiveEach } from './receive-each.js';
+import { zmqMessages } from '../sources/zmq-messages.js';
 
 /** The settings the triggering broker runs with (the parsed `triggering_broker_config.json`). */
 export interface TriggerBrokerSettings {
@@ -172,11 +172,11 @@ export class TriggerBroker {
   /** Box → backend: every message unchanged. The XPUB drops for slow subscribers at its HWM, as the original. */
   private async forwardData(xsub: zmq.XSubscriber, xpub: zmq.XPublisher): Promise<void> {
     try {
-      await receiveEach(xsub, async (frames) => {
+      for await (const frames of zmqMessages(xsub)) {
         this.messages.inc({ direction: 'in' });
         await xpub.send(frames);
         this.messages.inc({ direction: 'out' });
-      });
+      }
     } catch (error) {
       if (!this.closing) this.logger.error('box → backend forwarding stopped', { error: describeError(error) });
     }
@@ -185,7 +185,7 @@ export class TriggerBroker {
   /** Backend → boxes: (un)subscriptions only, so a backend peer cannot send anything else to the boxes. */
   private async forwardSubscriptions(xpub: zmq.XPublisher, xsub: zmq.XSubscriber): Promise<void> {
     try {
-      await receiveEach(xpub, async (frames) => {
+      for await (const frames of zmqMessages(xpub)) {
         const first = frames[0];
         const kind = first?.[0];
         if (frames.length !== 1 || first === undefined || (kind !== SUBSCRIBE && kind !== UNSUBSCRIBE)) {
@@ -196,11 +196,11 @@ export class TriggerBroker {
             preview: hexPreview(first),
             atMs: this.scheduler.now(),
           });
-          return;
+          continue;
         }
         this.subscriptions.inc({ kind: kind === SUBSCRIBE ? 'subscribe' : 'unsubscribe' });
         await xsub.send(first);
-      });
+      }
     } catch (error) {
       if (!this.closing) this.logger.error('backend → box subscription forwarding stopped', { error: describeError(error) });
     }

@@ -1,3 +1,4 @@
+import { zmqMessages } from './zmq-messages.js';
 import { Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ConfigError, ConnectionError, StreamError } from '../core/errors.js';
@@ -70,18 +71,8 @@ export function zmqReceiver(create: () => ReadableSocket, options: ZmqReceiverOp
       const endpoint = await attachSocket(socket, options, abort.signal);
       if (closed) return;
       options.onReady?.(endpoint);
-      while (!closed) {
-        let frames: ZmqFrames;
-        try {
-          frames = await socket.receive();
-        } catch (error) {
-          if (closed || socket.closed) return;
-          // libzmq can report a socket readable for a ZAP credential it then skips, and zeromq.js
-          // rejects that read with EAGAIN: it means "nothing yet", not a failure (a `for await`
-          // loop would end on it).
-          if (isAgainError(error)) continue;
-          throw error;
-        }
+      for await (const frames of zmqMessages(socket)) {
+        if (closed) return;
         received?.inc({ endpoint: options.endpoint });
         subscriber.next(frames);
       }
