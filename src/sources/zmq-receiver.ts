@@ -1,4 +1,3 @@
-import { zmqMessages } from './zmq-messages.js';
 import { Observable } from 'rxjs';
 import type * as zmq from 'zeromq';
 import { ConfigError, ConnectionError, StreamError } from '../core/errors.js';
@@ -7,11 +6,11 @@ import {
   attachSocket,
   closeSocket,
   configureSocket,
-  isAgainError,
   validateSocketOptions,
   type ZmqFrames,
   type ZmqSocketOptions,
 } from './zmq-socket-options.js';
+import { zmqMessages } from './zmq-messages.js';
 
 /** Options shared by the receiving sources (SUB, PULL). */
 export interface ZmqReceiverOptions extends ZmqSocketOptions {
