@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { config as rxjsConfig } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import { UsageError, type CliCommand, type CliIo } from './command.js';
@@ -84,8 +85,18 @@ function processIo(): CliIo {
   };
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
+/** True when this file is the program (also through the `node_modules/.bin/makai` symlink), false when imported. */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   reportUnhandledRxjsErrors();
   process.exitCode = await main(process.argv.slice(2), processIo());
 }
