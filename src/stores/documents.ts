@@ -87,6 +87,23 @@ export interface BoxStatus {
   readonly last_pong_ms?: number;
 }
 
+/**
+ * `dead_letters`: one refused input (extra collection), kept for `makai deadletters`. Bounded:
+ * the writer trims it to the newest N, so a flood of garbage cannot fill the store.
+ */
+export interface DeadLetterDoc {
+  /** Socket or stage that refused the input, e.g. `decode`. */
+  readonly source: string;
+  /** Stable reason, e.g. `truncated` (a `DecodeFailure`). */
+  readonly reason: string;
+  /** Human-readable explanation. */
+  readonly detail: string;
+  /** Lower-case hex of the first bytes of the offending frame (`''` when there were none). */
+  readonly preview: string;
+  /** When it was refused, ms (processing time). */
+  readonly at_ms: number;
+}
+
 /** The filename of a waveform, as OPQ View and Mauka look it up. */
 export function waveformFilename(eventId: number, boxId: string): string {
   return `event_${eventId}_${boxId}`;

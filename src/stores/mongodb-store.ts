@@ -14,7 +14,7 @@ import type { Counter } from 'prom-client';
 import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { BoxEventDoc, BoxRecord, BoxStatus, EventDoc, MeasurementDoc, TrendDoc } from './documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc } from './documents.js';
 import {
   boxEventFromBson,
   boxEventToBson,
@@ -26,6 +26,7 @@ import {
   eventToBson,
   int64,
   measurementFromBson,
+  toNumber,
   measurementToBson,
   trendFromBson,
   trendToBson,
@@ -622,6 +623,58 @@ export class MongoStore implements Store {
     if (limit !== undefined) cursor.limit(limit);
     return cursor.toArray();
   }
+
+  // --- dead letters (refused input, bounded) -----------------------------------------------
+  // Collection `dead_letters`, kept small by trimDeadLetters, so it needs no index. "Newest" is
+  // `at_ms`, then `_id` (client-made ObjectIds grow within a process).
+
+  private get deadLetters(): Collection {
+    return this.client.db(this.database).collection('dead_letters');
+  }
+
+  insertDeadLetters(docs: readonly DeadLetterDoc[]): Promise<void> {
+    return this.insertBatch('insertDeadLetters', this.deadLetters, docs, deadLetterToBson);
+  }
+
+  listDeadLetters(query: { readonly limit?: number } = {}): Promise<DeadLetterDoc[]> {
+    return this.run('listDeadLetters', async () => {
+      const limit = checkLimit('listDeadLetters', query.limit);
+      if (limit === 0) return [];
+      const cursor = this.deadLetters.find({}).sort({ at_ms: -1, _id: -1 });
+      if (limit !== undefined) cursor.limit(limit);
+      return (await cursor.toArray()).map(deadLetterFromBson);
+    });
+  }
+
+  trimDeadLetters(keep: number): Promise<number> {
+    return this.run('trimDeadLetters', async () => {
+      checkLimit('trimDeadLetters', keep);
+      // The newest document to delete; it and everything older go.
+      const boundary = await this.deadLetters.find({}, { projection: { at_ms: 1 } }).sort({ at_ms: -1, _id: -1 }).skip(keep).limit(1).next();
+      if (boundary === null) return 0;
+      const result = await this.deadLetters.deleteMany({
+        $or: [{ at_ms: { $lt: boundary['at_ms'] } }, { at_ms: boundary['at_ms'], _id: { $lte: boundary['_id'] } }],
+      });
+      return result.deletedCount;
+    });
+  }
+}
+
+function deadLetterToBson(doc: DeadLetterDoc, operation = 'insertDeadLetters'): Document {
+  for (const field of ['source', 'reason', 'detail', 'preview'] as const) {
+    if (typeof doc[field] !== 'string') throw new StoreError(operation, `${field} must be a string`, false);
+  }
+  return { source: doc.source, reason: doc.reason, detail: doc.detail, preview: doc.preview, at_ms: int64(operation, 'at_ms', doc.at_ms) };
+}
+
+function deadLetterFromBson(doc: Document): DeadLetterDoc {
+  return {
+    source: String(doc['source']),
+    reason: String(doc['reason']),
+    detail: String(doc['detail']),
+    preview: String(doc['preview']),
+    at_ms: toNumber(doc['at_ms']),
+  };
 }
 
 /** What one recordBoxReply call has written so far (for repeats and undo). */

@@ -5,7 +5,7 @@ import { StoreError } from '../core/errors.js';
  * The schema version this code writes, kept in `PRAGMA user_version`. Bump it and add a step to
  * {@link MIGRATIONS} when the schema changes; never edit a released step.
  */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 /**
  * The SQLite schema of the logical OPQ collections (spec §4). Tables are STRICT so a wrong type
@@ -89,8 +89,21 @@ CREATE TABLE counters (
 ) STRICT;
 `;
 
+/** Version 2: refused input, trimmed to the newest N by its writer (`id` is the insertion order). */
+const SCHEMA_V2 = `
+CREATE TABLE dead_letters (
+  id      INTEGER PRIMARY KEY,
+  source  TEXT    NOT NULL,
+  reason  TEXT    NOT NULL,
+  detail  TEXT    NOT NULL,
+  preview TEXT    NOT NULL,
+  at_ms   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX dead_letters_newest ON dead_letters (at_ms, id);
+`;
+
 /** Step i brings a database from user_version i to i + 1. */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
 
 /**
  * Creates or upgrades the schema of an open database. Runs under `BEGIN IMMEDIATE` and re-reads

@@ -6,7 +6,7 @@ import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { TriggerType } from '../protocol/messages.js';
-import type { BoxEventDoc, BoxRecord, BoxStatus, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from './documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from './documents.js';
 import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
 import { isRetryableSqliteError, sqliteStoreError } from './sqlite-store-error.js';
 import type { BoxReply, BoxReplyOutcome, Store, TimeRangeQuery } from './store.js';
@@ -464,6 +464,41 @@ export class SqliteStore implements Store {
       false,
       { cause: refused[0] },
     );
+  }
+
+  // --- dead letters (refused input, bounded) -----------------------------------------------
+
+  insertDeadLetters(docs: readonly DeadLetterDoc[]): Promise<void> {
+    return this.run('insertDeadLetters', () => {
+      const insert = this.prepared('INSERT INTO dead_letters (source, reason, detail, preview, at_ms) VALUES (?, ?, ?, ?, ?)');
+      const db = this.db as Database.Database;
+      this.insertEach(
+        'insertDeadLetters',
+        docs,
+        db.transaction((batch: readonly DeadLetterDoc[], refused: unknown[]) =>
+          insertValid(batch, refused, (doc) => insert.run(doc.source, doc.reason, doc.detail, doc.preview, doc.at_ms)),
+        ),
+      );
+    });
+  }
+
+  listDeadLetters(query: { readonly limit?: number } = {}): Promise<DeadLetterDoc[]> {
+    return this.run('listDeadLetters', () => {
+      const limit = sqlLimit('listDeadLetters', query.limit);
+      const rows = this.prepared(
+        'SELECT source, reason, detail, preview, at_ms FROM dead_letters ORDER BY at_ms DESC, id DESC LIMIT ?',
+      ).all(limit) as DeadLetterDoc[];
+      return rows.map((row) => ({ ...row }));
+    });
+  }
+
+  trimDeadLetters(keep: number): Promise<number> {
+    return this.run('trimDeadLetters', () => {
+      const limit = sqlLimit('trimDeadLetters', keep);
+      return this.prepared(
+        'DELETE FROM dead_letters WHERE id NOT IN (SELECT id FROM dead_letters ORDER BY at_ms DESC, id DESC LIMIT ?)',
+      ).run(limit).changes;
+    });
   }
 }
 

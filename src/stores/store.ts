@@ -1,4 +1,4 @@
-import type { BoxEventDoc, BoxRecord, BoxStatus, EventDoc, MeasurementDoc, TrendDoc } from './documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc } from './documents.js';
 
 /**
  * The one storage interface of Makai. The embedded SQLite store (default) and the MongoDB
@@ -65,6 +65,15 @@ export interface Store {
   countMeasurements(query?: { readonly box_id?: string }): Promise<number>;
   /** Oldest first. */
   queryTrends(query: TimeRangeQuery): Promise<TrendDoc[]>;
+
+  // --- dead letters (refused input, bounded) -----------------------------------------------
+
+  /** Inserts refused inputs (`dead_letters`). */
+  insertDeadLetters(docs: readonly DeadLetterDoc[]): Promise<void>;
+  /** Newest first: by `at_ms`, ties in reverse insertion order. */
+  listDeadLetters(query?: { readonly limit?: number }): Promise<DeadLetterDoc[]>;
+  /** Deletes all but the newest `keep` dead letters (same order as the list); returns how many. */
+  trimDeadLetters(keep: number): Promise<number>;
 
   /** Flushes and closes; further calls reject. */
   close(): Promise<void>;

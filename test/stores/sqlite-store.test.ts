@@ -126,13 +126,13 @@ describe('sqlite store', () => {
       const tables = db.prepare<[], { name: string; strict: number }>("SELECT name, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
       assert.deepStrictEqual(
         tables.map((t) => t.name),
-        ['box_events', 'box_status', 'counters', 'events', 'measurements', 'opq_boxes', 'trends', 'waveforms'],
+        ['box_events', 'box_status', 'counters', 'dead_letters', 'events', 'measurements', 'opq_boxes', 'trends', 'waveforms'],
       );
       assert.ok(tables.every((t) => t.strict === 1), 'every table is STRICT');
       const indexes = db.prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all();
       assert.deepStrictEqual(
         indexes.map((i) => i.name),
-        ['box_events_event_box', 'measurements_box_time', 'measurements_expire', 'trends_box_time'],
+        ['box_events_event_box', 'dead_letters_newest', 'measurements_box_time', 'measurements_expire', 'trends_box_time'],
       );
       assert.match(indexes[0]!.sql, /^CREATE UNIQUE INDEX/);
     } finally {
@@ -148,6 +148,28 @@ describe('sqlite store', () => {
     const store = await openSqliteStore({ path, logger });
     await store.close();
     assert.equal(logger.records.find((r) => r.msg === 'sqlite store open')?.['migratedFrom'], SQLITE_SCHEMA_VERSION);
+  });
+
+  it('migrates a version 1 file to the current schema, keeping its data', async () => {
+    const path = dir.file('v1.db');
+    const v1 = await openSqliteStore({ path });
+    await v1.insertMeasurements([{ box_id: '1', timestamp_ms: 1_700_000_000_000, voltage: 120, frequency: 60, expireAt: new Date(1_700_086_400_000) }]);
+    await v1.close();
+    // Back to what version 1 wrote: no dead_letters table.
+    const db = new Database(path);
+    db.exec('DROP TABLE dead_letters');
+    db.pragma('user_version = 1');
+    db.close();
+    const logger = new RecordingLogger();
+    const store = await openSqliteStore({ path, logger });
+    try {
+      assert.equal(logger.records.find((r) => r.msg === 'sqlite store open')?.['migratedFrom'], 1);
+      assert.equal(await store.countMeasurements(), 1);
+      await store.insertDeadLetters([{ source: 'decode', reason: 'truncated', detail: 'x', preview: '0a', at_ms: 1 }]);
+      assert.equal((await store.listDeadLetters()).length, 1);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses a file with a newer schema version, and a file that is not a database', async () => {

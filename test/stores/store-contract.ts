@@ -5,6 +5,7 @@ import {
   waveformFilename,
   type BoxEventDoc,
   type BoxRecord,
+  type DeadLetterDoc,
   type EventDoc,
   type MeasurementDoc,
   type TrendDoc,
@@ -439,6 +440,37 @@ export function storeContract(
         ]);
       }));
 
+    it(`${name}: keeps dead letters newest first and trims them to the newest N`, () =>
+      withStore(async (store) => {
+        assert.deepStrictEqual(await store.listDeadLetters(), []);
+        assert.equal(await store.trimDeadLetters(10), 0);
+        const letter = (i: number, at_ms: number): DeadLetterDoc => ({
+          source: i % 2 === 0 ? 'decode' : 'backend_pull',
+          reason: i % 3 === 0 ? 'truncated' : 'frame-count',
+          detail: `letter ${i}`,
+          preview: i === 0 ? '' : 'ff00'.repeat(i),
+          at_ms,
+        });
+        // 7 letters in two batches; 3 and 4 share a time, so insertion order breaks the tie.
+        const times = [T, T + 1, T + 2, T + 3, T + 3, T + 5, T + 6];
+        await store.insertDeadLetters(times.slice(0, 4).map((at, i) => letter(i, at)));
+        await store.insertDeadLetters(times.slice(4).map((at, i) => letter(i + 4, at)));
+        await store.insertDeadLetters([]);
+        const all = await store.listDeadLetters();
+        assert.deepStrictEqual(all.map((d) => d.detail), [6, 5, 4, 3, 2, 1, 0].map((i) => `letter ${i}`));
+        assert.deepStrictEqual(all[6], letter(0, T));
+        assert.deepStrictEqual(all[0], letter(6, T + 6));
+        assert.deepStrictEqual((await store.listDeadLetters({ limit: 2 })).map((d) => d.detail), ['letter 6', 'letter 5']);
+        assert.deepStrictEqual(await store.listDeadLetters({ limit: 0 }), []);
+
+        assert.equal(await store.trimDeadLetters(4), 3);
+        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => d.detail), ['letter 6', 'letter 5', 'letter 4', 'letter 3']);
+        assert.equal(await store.trimDeadLetters(4), 0, 'nothing beyond the newest 4 is left');
+        assert.equal(await store.trimDeadLetters(0), 4);
+        assert.deepStrictEqual(await store.listDeadLetters(), []);
+        await rejectsWithStoreError(() => store.trimDeadLetters(-1), 'trimDeadLetters(-1)');
+      }));
+
     it(`${name}: rejects with a StoreError, in bounded time, when the backing store is unreachable`, (t) =>
       withStore(async (_store, fixture) => {
         const openUnreachable = fixture.openUnreachable;
@@ -491,6 +523,9 @@ export function storeContract(
           queryMeasurements: () => store.queryMeasurements({}),
           countMeasurements: () => store.countMeasurements(),
           queryTrends: () => store.queryTrends({}),
+          insertDeadLetters: () => store.insertDeadLetters([{ source: 's', reason: 'truncated', detail: '', preview: '', at_ms: T }]),
+          listDeadLetters: () => store.listDeadLetters(),
+          trimDeadLetters: () => store.trimDeadLetters(1),
         };
         for (const [method, call] of Object.entries(calls)) await rejectsWithStoreError(call, `${method} after close`);
       }));
