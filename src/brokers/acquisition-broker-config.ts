@@ -42,7 +42,11 @@ export const acquisitionBrokerConfigSchema = z
     ping_interval: durationField
       .default('13s')
       .refine((ms) => ms > 0, 'must be longer than 0'),
-    /** Largest accepted frame on any broker socket, bytes; bigger frames are refused (and ZeroMQ drops the peer). */
+    /**
+     * Largest accepted frame on any broker socket, bytes; bigger frames are refused and counted
+     * (`frame-too-large`). A frame over twice this size makes ZeroMQ drop the peer's connection
+     * unread.
+     */
     max_frame_bytes: positiveInt.default(1_048_576),
     /** First back-off after a retryable store failure; doubles per attempt. */
     store_retry_initial: durationField.default('100ms'),

@@ -265,8 +265,12 @@ export class AcquisitionBroker {
   private async bindSocket<S extends zmq.Socket>(socket: S, options: ZmqSocketOptions): Promise<{ socket: S; endpoint: string }> {
     this.sockets.push(socket);
     configureSocket(socket, options);
-    // libzmq disconnects a peer that sends more; the loops check each frame too.
-    socket.maxMessageSize = this.settings.max_frame_bytes;
+    // The loops refuse (and count) every frame over max_frame_bytes. libzmq's own limit, which
+    // drops the peer's connection without telling us, sits at twice that: with it at
+    // max_frame_bytes a frame just over the limit was never counted, and the peer lost the
+    // messages it had queued behind it. Beyond twice the limit it is garbage or an attack, and
+    // dropping the connection before buffering the frame bounds the memory it can take.
+    socket.maxMessageSize = Math.min(2 * this.settings.max_frame_bytes, 0x7fffffff);
     return { socket, endpoint: await attachSocket(socket, options) };
   }
 
@@ -434,10 +438,10 @@ export class AcquisitionBroker {
     if (outcome === 'stored') {
       if (replyLatencyMs !== UNKNOWN_LATENCY_MS) this.metrics.latency.observe(replyLatencyMs / 1000);
       this.logger.info('box reply stored', { ...fields, ...(replyLatencyMs === UNKNOWN_LATENCY_MS ? {} : { replyLatencyMs }) });
-    } else if (outcome === 'duplicate') {
-      this.logger.info('duplicate box reply ignored (already stored)', fields);
     } else {
-      this.logger.warn('box reply for an unknown event ignored', fields);
+      // Counted (makai_acquisition_replies_total{outcome}), not logged one by one: a box that
+      // repeats replies, or answers events that do not exist, could otherwise flood the log.
+      this.logger.debug(outcome === 'duplicate' ? 'duplicate box reply ignored (already stored)' : 'box reply for an unknown event ignored', fields);
     }
     this.replyDone({
       kind: 'reply',
