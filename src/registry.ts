@@ -3,7 +3,7 @@ import type { Observer } from 'rxjs';
 import { encodeRequestEventMessage } from './protocol/codec.js';
 import type { RequestEventMessage, TriggerMessage } from './protocol/messages.js';
 import { batchByCountOrTime } from './operators/batch-by-count-or-time.js';
-import { decodeTrigger } from './operators/decode-trigger.js';
+import { decodeTrigger, type DecodeTriggerOptions } from './operators/decode-trigger.js';
 import { dedupeRequests } from './operators/dedupe-requests.js';
 import { toMeasurementDocs } from './operators/to-measurement-doc.js';
 import { toTrendDoc, UNKNOWN_LOCATION } from './operators/to-trend-doc.js';
@@ -45,11 +45,14 @@ export function triggerSubscription(options: TriggerSubscriptionOptions): Source
 
 // --- stages -------------------------------------------------------------------------------
 
+/** Limits of {@link decodeTriggers}; see `DecodeTriggerOptions` for the defaults. */
+export type DecodeTriggersOptions = Pick<DecodeTriggerOptions, 'maxFrameBytes' | 'maxClockSkewMs'>;
+
 /** Frames → TriggerMessages; refused frames go to the dead letters with a reason. */
-export function decodeTriggers(): StageSpec<ZmqFrames, TriggerMessage> {
+export function decodeTriggers(options: DecodeTriggersOptions = {}): StageSpec<ZmqFrames, TriggerMessage> {
   return {
     kind: 'decode-trigger',
-    create: (context) => decodeTrigger({ rejected: context.rejected, scheduler: context.scheduler, source: context.id }),
+    create: (context) => decodeTrigger({ ...options, rejected: context.rejected, scheduler: context.scheduler, source: context.id }),
   };
 }
 
