@@ -9,6 +9,10 @@ import { toMeasurementDocs } from './operators/to-measurement-doc.js';
 import { toTrendDoc, UNKNOWN_LOCATION } from './operators/to-trend-doc.js';
 import { trendWindow, type LateMessage, type TrendWindow } from './operators/trend-window.js';
 import { isolatePlugin } from './plugins/isolate-plugin.js';
+import { workerPlugin, type BoxEntry } from './plugins/worker-plugin.js';
+import { pluginIsolationSchema, type PluginIsolation } from './config/makai-settings.js';
+import { ConfigError } from './core/errors.js';
+import { basename } from 'node:path';
 import { loadPlugin } from './plugins/plugin-loader.js';
 import { builtinPlugins } from './plugins/builtin/index.js';
 import type { PluginSettings } from './plugins/plugin.js';
@@ -88,22 +92,75 @@ export function trends(options: TrendsOptions): StageSpec<TriggerMessage, TrendW
 /**
  * One plugin (a module path, an original `.so` path mapped to a built-in, or a built-in name),
  * isolated: its failures are counted and it is restarted with back-off; it never stops the rest.
+ *
+ * The entry's `isolation` field (see `pluginIsolationSchema`) chooses where it runs: on the
+ * service's event loop (default; enough for plugins that never block), or in a worker thread
+ * (`"worker"`), the only isolation from a plugin that blocks synchronously. It also tunes the
+ * queue and back-off; the plugin's factory never sees it.
  */
 export function plugin(entry: PluginSettings, where: { readonly field: string; readonly file?: string }): StageSpec<TriggerMessage, RequestEventMessage> {
   return {
     kind: 'plugin',
     create: async (context) => {
-      const loaded = await loadPlugin(entry, {
+      const { isolation: rawIsolation, ...settings } = entry;
+      const file = where.file ? { file: where.file } : {};
+      const parsed = pluginIsolationSchema.optional().safeParse(rawIsolation);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const path = [where.field, 'isolation', ...(issue?.path ?? [])].join('.');
+        throw new ConfigError(issue?.message ?? 'invalid isolation', { path, ...file });
+      }
+      const isolation: IsolationTuning = parsed.data ?? { mode: 'in-process' };
+      if (isolation.mode === 'worker') {
+        const name = pluginInstanceName(settings);
+        const operator = await workerPlugin({
+          entry: settings,
+          baseDir: context.baseDir,
+          field: where.field,
+          ...file,
+          name,
+          logger: context.logger,
+          metrics: context.metrics,
+          scheduler: context.scheduler,
+          boxes: async () => (await context.store.listBoxes()).map((box): BoxEntry => [box.box_id, box.location]),
+          ...(isolation.maxQueue === undefined ? {} : { maxQueue: isolation.maxQueue }),
+          ...(isolation.maxInFlight === undefined ? {} : { maxInFlight: isolation.maxInFlight }),
+        });
+        return isolatePlugin(operator, { name, logger: context.logger, metrics: context.metrics, scheduler: context.scheduler, ...isolateTuning(isolation) });
+      }
+      const loaded = await loadPlugin(settings, {
         builtins: builtinPlugins,
         baseDir: context.baseDir,
         field: where.field,
-        ...(where.file ? { file: where.file } : {}),
+        ...file,
         logger: context.logger,
       });
-      const operator = loaded.factory(loaded.settings, { name: loaded.name, logger: context.logger, scheduler: context.scheduler, boxes: context.boxes });
-      return isolatePlugin(operator, { name: loaded.name, logger: context.logger, metrics: context.metrics, scheduler: context.scheduler });
+      const operator = loaded.create({ logger: context.logger, scheduler: context.scheduler, boxes: context.boxes });
+      return isolatePlugin(operator, { name: loaded.name, logger: context.logger, metrics: context.metrics, scheduler: context.scheduler, ...isolateTuning(isolation) });
     },
   };
+}
+
+/** Either form of `isolation`, read as one shape. */
+type IsolationTuning = { readonly mode: PluginIsolation['mode'] } & {
+  readonly [K in 'maxQueue' | 'drainTimeoutMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'maxInFlight']?: number | undefined;
+};
+
+/** The isolatePlugin options an `isolation` object sets. */
+function isolateTuning(tuning: IsolationTuning) {
+  return {
+    ...(tuning.maxQueue === undefined ? {} : { maxQueue: tuning.maxQueue }),
+    ...(tuning.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: tuning.drainTimeoutMs }),
+    ...(tuning.initialBackoffMs === undefined ? {} : { initialBackoffMs: tuning.initialBackoffMs }),
+    ...(tuning.maxBackoffMs === undefined ? {} : { maxBackoffMs: tuning.maxBackoffMs }),
+  };
+}
+
+/** The instance name the loader would give the entry (its `name`, else the built-in, else the module file name). */
+function pluginInstanceName(settings: PluginSettings): string {
+  const name = settings['name'] ?? settings['plugin'] ?? settings['path'];
+  if (typeof name !== 'string') return 'plugin';
+  return settings['name'] === undefined && settings['plugin'] === undefined ? basename(name).replace(/\.[^.]+$/, '') : name;
 }
 
 /** Request de-duplication (spec §5.6 without its bugs). */

@@ -6,6 +6,35 @@ import { durationField, endpointField, positiveInt } from './zod-fields.js';
  * defaults for every field (the original had none), plus a few fields of our own. Unknown
  * fields are refused, so a typo is an error naming the field, not a silently ignored setting.
  */
+/**
+ * How a plugin is isolated from the rest of the service (the `isolation` field of a plugin
+ * entry). `"in-process"` (default) runs it on the service's event loop behind `isolatePlugin`;
+ * `"worker"` runs it in its own `node:worker_threads` Worker (`workerPlugin`), the only way to
+ * keep a plugin that blocks synchronously (a busy loop, heavy math) from stalling storage and
+ * the other plugins. The string is shorthand for `{ "mode": ... }`; the object form also tunes
+ * the isolation. Consumed by the runtime: the plugin's factory never sees this field.
+ */
+export const pluginIsolationSchema = z.union([
+  z.enum(['in-process', 'worker']).transform((mode) => ({ mode })),
+  z
+    .object({
+      mode: z.enum(['in-process', 'worker']).default('in-process'),
+      /** Most measurements waiting for the plugin; beyond it the oldest is dropped and counted. Default 1000. */
+      maxQueue: positiveInt.optional(),
+      /** After the input completes, how long the plugin may take to finish before it is cut off. Default 5 s. */
+      drainTimeoutMs: durationField.optional(),
+      /** First restart delay after a failure (doubling per consecutive failure). Default 1 s. */
+      initialBackoffMs: durationField.optional(),
+      /** Longest restart delay. Default 60 s. */
+      maxBackoffMs: durationField.optional(),
+      /** `worker` only: measurements handed to the worker that it has not finished yet. Default 64. */
+      maxInFlight: positiveInt.optional(),
+    })
+    .strict(),
+]);
+
+export type PluginIsolation = z.output<typeof pluginIsolationSchema>;
+
 export const pluginEntrySchema = z
   .object({
     /** Module path (JS/TS, relative to the config file), or an original `lib*_plugin.so` path mapped to a built-in. */
@@ -14,6 +43,8 @@ export const pluginEntrySchema = z
     plugin: z.string().min(1).optional(),
     /** Instance name; alone, it also selects a built-in of that name. */
     name: z.string().min(1).optional(),
+    /** `"in-process"` (default) or `"worker"`, or an object with `mode` and queue/back-off limits; see {@link pluginIsolationSchema}. */
+    isolation: pluginIsolationSchema.optional(),
   })
   // The whole object is the plugin's settings, as in the original: other fields pass through.
   .passthrough()
