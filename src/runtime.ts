@@ -3,6 +3,7 @@ import { describeError } from './core/errors.js';
 import type { Logger } from './core/logger.js';
 import type { Metrics } from './core/metrics.js';
 import type { Rejection } from './core/rejection.js';
+import type { BoxLivenessRecorder } from './observability/box-liveness.js';
 import type { BoxDirectory } from './stores/box-directory.js';
 import type { Store } from './stores/store.js';
 import { describeTopology, type NodeContext, type Topology } from './topology.js';
@@ -16,6 +17,8 @@ export interface RuntimeDependencies {
   readonly boxes: BoxDirectory;
   readonly rejected: Observer<Rejection>;
   readonly baseDir: string;
+  /** Given to every node as `context.liveness` (the `box-liveness` sink feeds it). */
+  readonly liveness?: BoxLivenessRecorder;
 }
 
 export interface RunningTopology {

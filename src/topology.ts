@@ -3,6 +3,7 @@ import { ConfigError } from './core/errors.js';
 import type { Logger } from './core/logger.js';
 import type { Metrics } from './core/metrics.js';
 import type { Rejection } from './core/rejection.js';
+import type { BoxLivenessRecorder } from './observability/box-liveness.js';
 import type { BoxDirectory } from './stores/box-directory.js';
 import type { Store } from './stores/store.js';
 
@@ -38,6 +39,8 @@ export interface NodeContext {
   readonly rejected: Observer<Rejection>;
   /** Directory relative paths in the topology are resolved against (the topology or config file's). */
   readonly baseDir: string;
+  /** Per-box last-seen tracker of the service (fed by the `box-liveness` sink); absent when not observed. */
+  readonly liveness?: BoxLivenessRecorder;
 }
 
 /** A source of values: created when the topology starts, completed by the runtime on stop. */

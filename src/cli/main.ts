@@ -14,6 +14,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   validate: () => import('./commands/validate.js'),
   'trigger-broker': () => import('./commands/trigger-broker.js'),
   'acquisition-broker': () => import('./commands/acquisition-broker.js'),
+  status: () => import('./commands/status.js'),
+  deadletters: () => import('./commands/deadletters.js'),
   events: () => import('./commands/events.js'),
   trends: () => import('./commands/trends.js'),
 };

@@ -2,6 +2,7 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
+import { startServiceObservability, type ServiceObservability } from '../observability/service-observability.js';
 import { startTopology } from '../runtime.js';
 import { deadLetterLog } from '../sinks/dead-letter-log.js';
 import { StoreBoxDirectory } from '../stores/box-directory.js';
@@ -19,11 +20,18 @@ export interface TriggeringServiceOptions {
   readonly scheduler?: SchedulerLike;
   /** How often expired measurements are deleted (the SQLite store has no TTL index). */
   readonly expirySweepMs?: number;
+  /**
+   * `host:port` of the `/metrics` + `/health` endpoint (port 0: a free one, see
+   * `observability.url`). Default: the settings' `metrics_address`; no endpoint when neither is set.
+   */
+  readonly observabilityAddress?: string;
 }
 
 export interface TriggeringService {
   readonly store: Store;
   readonly metrics: Metrics;
+  /** Box liveness, kept dead letters, health check, and the endpoint's `url` when one listens. */
+  readonly observability: ServiceObservability;
   /** Resolves when the topology has finished on its own; rejects on a fatal error. */
   readonly done: Promise<void>;
   /** Flushes windows and batches, closes sockets and the store. Resolves false if the deadline cut it short. */
@@ -41,6 +49,18 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
   const ownsStore = options.store === undefined;
   const store =
     options.store ?? (await openStore(options.storeUri, { logger, metrics, ...(options.loaded.file ? { configFile: options.loaded.file } : {}) }));
+  const observabilityAddress = options.observabilityAddress ?? options.loaded.settings.metrics_address;
+  const observability = await startServiceObservability({
+    service: 'triggering',
+    metrics,
+    logger,
+    scheduler,
+    store,
+    ...(observabilityAddress !== undefined ? { address: observabilityAddress } : {}),
+  }).catch(async (error: unknown) => {
+    if (ownsStore) await store.close();
+    throw error;
+  });
   const boxes = new StoreBoxDirectory({ store, refreshMs: options.loaded.settings.box_registry_refresh, scheduler, logger });
   await boxes.start();
 
@@ -56,7 +76,7 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
   };
   sweepExpired();
 
-  const rejected = deadLetterLog({ logger: logger.child({ component: 'dead-letters' }), metrics, scheduler });
+  const rejected = deadLetterLog({ logger: logger.child({ component: 'dead-letters' }), metrics, scheduler, keep: observability.keep });
   let running;
   try {
     running = await startTopology(options.loaded.topology, {
@@ -67,10 +87,12 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
       boxes,
       rejected,
       baseDir: options.loaded.baseDir,
+      liveness: observability.liveness,
     });
   } catch (error) {
     boxes.close();
     sweep?.unsubscribe();
+    await observability.close();
     if (ownsStore) await store.close();
     throw error;
   }
@@ -80,6 +102,7 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
   return {
     store,
     metrics,
+    observability,
     done: running.done,
     stop: (deadlineMs) =>
       (stopped ??= (async () => {
@@ -88,6 +111,7 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
         const timer = sweep;
         sweep = undefined;
         timer?.unsubscribe();
+        await observability.close();
         if (ownsStore) await store.close();
         logger.info('triggering service stopped', { clean });
         return clean;

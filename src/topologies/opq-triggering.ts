@@ -9,13 +9,15 @@ import {
   trendStore,
   trends,
 } from '../registry.js';
+import { boxLiveness } from '../observability/box-liveness-sink.js';
 import { defineTopology, type Topology } from '../topology.js';
 
 /**
  * The original triggering service (spec §5) as a topology:
  *
  * ```
- * trigger SUB ─► decode ─┬─► measurement store            (batched, 24 h TTL)
+ * trigger SUB ─► decode ─┬─► box liveness                 (per-box last seen, for /health)
+ *                        ├─► measurement store            (batched, 24 h TTL)
  *                        ├─► trends ─► trend store         (1-minute event-time windows)
  *                        └─► plugin… ─► dedupe ─► acquisition PUSH
  * ```
@@ -26,6 +28,7 @@ export function opqTriggeringTopology(settings: MakaiSettings, configFile?: stri
   return defineTopology('opq-triggering', ({ source, pipe, merge, sink }) => {
     const frames = source('trigger', triggerSubscription({ endpoint: settings.zmq_trigger_endpoint }));
     const measurements = pipe('decode', frames, decodeTriggers());
+    sink('box-liveness', measurements, boxLiveness());
 
     sink(
       'measurement-store',

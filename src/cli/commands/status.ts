@@ -1,0 +1,151 @@
+import { parseArgs } from 'node:util';
+import { describeError } from '../../core/errors.js';
+import type { BoxHealth, HealthReport } from '../../observability/health.js';
+import { UsageError, type CliCommand } from '../command.js';
+import { textTable } from '../text-table.js';
+
+/** OPQ's health plugin listened on port 8080; `metrics_address: "127.0.0.1:8080"` matches this default. */
+export const DEFAULT_STATUS_URL = 'http://127.0.0.1:8080';
+
+const usage = `Usage: makai status [--url http://host:port] [options]
+
+Asks a running service for its health (GET /health on the address its metrics_address setting,
+or the observability address it was started with, names) and prints it: the store's status,
+each box with when it was last heard from, queue depths and counters.
+
+Options:
+  --url URL       the service's endpoint (default ${DEFAULT_STATUS_URL}; host:port is enough)
+  --timeout MS    how long to wait for an answer (default 5000)
+  --json          print the health report as JSON
+
+Exits 0 when the service reports ok, 1 when it reports an error or cannot be reached.`;
+
+/** `makai status`: a running service's health report, readable. */
+export const command: CliCommand = {
+  summary: "print a running service's health: store, boxes last seen, queues, counters",
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { url: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const base = baseUrl(values.url ?? DEFAULT_STATUS_URL);
+    const timeoutMs = Number(values.timeout ?? 5000);
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout must be a positive number of ms');
+    const url = `${base}/health`;
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      text = await response.text();
+    } catch (error) {
+      io.err(`makai status: cannot reach ${url}: ${reachError(error, timeoutMs)}\n(is the service running with metrics_address, or another --url?)`);
+      return 1;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      io.err(`makai status: ${url} answered ${response.status} with something that is not a health report (is it a Makai service?)`);
+      return 1;
+    }
+    if (!isHealthReport(body)) {
+      const error = typeof body === 'object' && body !== null && 'error' in body ? String((body as { error: unknown }).error) : `status ${response.status}`;
+      io.err(`makai status: the service at ${base} could not make its health report: ${error}`);
+      return 1;
+    }
+    io.out(values.json ? JSON.stringify(body, null, 2) : formatHealthReport(body, base));
+    return body.status === 'ok' ? 0 : 1;
+  },
+};
+
+/** A health report as the lines `makai status` prints. */
+export function formatHealthReport(report: HealthReport, source: string): string {
+  const lines: string[] = [];
+  lines.push(`${report.service}: ${report.status.toUpperCase()}  (up ${duration(report.uptime_s)}, ${source}, at ${new Date(report.time_ms).toISOString()})`);
+  const store = report.store;
+  if (store.status === 'none') lines.push('store:    none');
+  else {
+    const where = [store.kind, store.location].filter(Boolean).join(' ');
+    const detail = store.status === 'ok' ? `probe ${store.probe_ms ?? '?'} ms` : store.error ?? 'unknown error';
+    lines.push(`store:    ${store.status}  ${where}  (${detail})`);
+  }
+  const queues = Object.entries(report.queues);
+  lines.push(`queues:   ${queues.length === 0 ? 'none' : queues.map(([name, depth]) => `${name} ${depth}`).join(', ')}`);
+  const c = report.counters;
+  const reasons = Object.entries(c.rejected.by_reason).filter(([, n]) => n > 0);
+  lines.push(
+    `counters: ${c.measurements_in} measurements in, ${c.pongs_in} PONGs, ${c.rejected.total} rejected` +
+      (reasons.length > 0 ? ` (${reasons.map(([reason, n]) => `${reason} ${n}`).join(', ')})` : ''),
+  );
+  lines.push('');
+  if (report.boxes.length === 0) {
+    lines.push('boxes:    none known yet');
+  } else {
+    lines.push(`boxes (${report.boxes.length}):`);
+    lines.push(boxTable(report.boxes));
+  }
+  return lines.join('\n');
+}
+
+function boxTable(boxes: readonly BoxHealth[]): string {
+  const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
+  const rows = boxes.map((b) => [
+    b.box_id,
+    b.last_seen_ago_s === undefined ? 'never' : `${duration(b.last_seen_ago_s)} ago`,
+    time(b.last_measurement_ms),
+    time(b.last_pong_ms),
+    b.registered ? 'yes' : 'no',
+  ]);
+  return textTable(['box', 'last seen', 'last measurement (UTC)', 'last PONG (UTC)', 'registered'], rows, new Set([0]));
+}
+
+/** `3.2 s`, `4 min 5 s`, `2 h 3 min`, `3 d 4 h`. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const s = Math.floor(seconds);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
+}
+
+/** `http://host:port` without a trailing slash; `host:port` alone gets `http://`. */
+function baseUrl(text: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UsageError(`--url "${text}" is not a URL like ${DEFAULT_STATUS_URL}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http:// or https://, got ${url.protocol}`);
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '').replace(/\/health$/, '')}`;
+}
+
+/** Why fetch failed, in words: the cause (ECONNREFUSED …) rather than "fetch failed". */
+function reachError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  const cause = error instanceof Error ? (error as Error & { cause?: unknown }).cause : undefined;
+  if (cause instanceof Error) {
+    const code = (cause as Error & { code?: unknown }).code;
+    return typeof code === 'string' ? `${code} (${cause.message})` : cause.message;
+  }
+  return describeError(error);
+}
+
+function isHealthReport(body: unknown): body is HealthReport {
+  if (typeof body !== 'object' || body === null) return false;
+  const r = body as Partial<HealthReport>;
+  return (
+    typeof r.service === 'string' &&
+    (r.status === 'ok' || r.status === 'error') &&
+    typeof r.store === 'object' &&
+    Array.isArray(r.boxes) &&
+    typeof r.queues === 'object' &&
+    typeof r.counters === 'object'
+  );
+}
