@@ -1,0 +1,45 @@
+import type { BenchScenario, ScenarioContext } from '../harness.js';
+import { streamRun, type StreamRunResult } from '../stream-run.js';
+
+/** Distinct boxes in every stream scenario (the issue's 1000). */
+export const BOXES = 1000;
+
+/** Messages per ceiling or throughput run: a few seconds each on a 2-core machine. */
+export function streamCount(context: ScenarioContext): number {
+  return context.options.smoke ? 3_000 : 150_000;
+}
+
+/**
+ * One ceiling run: the sender process publishing `[box id, TriggerMessage]` for 1000 boxes as
+ * fast as high-water-mark-respecting sends allow, to a bare zeromq.js SUB that receives and
+ * decodes, nothing else. Nothing is dropped (the sender waits for room), so the rate is
+ * messages / (last decoded − first sent).
+ */
+export async function ceilingRun(context: ScenarioContext): Promise<StreamRunResult> {
+  const result = await streamRun({ receiver: 'bare', boxes: BOXES, count: streamCount(context), tempDir: context.tempDir });
+  if (result.rate === undefined || result.lost !== 0) throw new Error(`ceiling run lost ${result.lost} of ${result.sent} messages`);
+  return result;
+}
+
+/** Scenario 1: the transport ceiling on this machine. */
+export const ceilingScenario: BenchScenario = {
+  name: 'ceiling',
+  description: 'sender process → bare zeromq.js SUB (receive + decode): messages per second, the transport ceiling',
+  async run(context) {
+    const runs = context.runs(5);
+    const results: StreamRunResult[] = [];
+    for (let i = 0; i < runs; i++) {
+      const result = await ceilingRun(context);
+      results.push(result);
+      context.log(`run ${i + 1}/${runs}`, { rate: Math.round(result.rate!), senderCpu: result.senderCpu, receiverCpu: result.receiverCpu });
+    }
+    context.report({
+      metric: 'messages-per-second',
+      unit: 'msg/s',
+      values: results.map((r) => r.rate!),
+      note: `${streamCount(context)} messages, ${BOXES} boxes, 2 frames each; zero loss (sender waits at the high-water mark)`,
+    });
+    context.report({ metric: 'sender-cpu', unit: 'cores', values: results.map((r) => r.senderCpu), note: 'CPU of the sender process (JS + ZeroMQ I/O thread) while sending' });
+    context.report({ metric: 'receiver-cpu', unit: 'cores', values: results.map((r) => r.receiverCpu), note: 'CPU of the receiving process over the run' });
+  },
+};
