@@ -175,7 +175,7 @@ function panelData(
   return parts;
 }
 
-/** "Box 1 · 120 cycles · RMS 80.1–120.3 V, lowest at +512 ms" above the frame. */
+/** "Box 1  90 cycles · RMS 80.0 V at +516 ms … 120.1 V at −300 ms" (lowest and highest cycle) above the frame. */
 function panelTitle(frame: Frame, boxEvent: BoxEventDoc, envelope: ReturnType<typeof cycleRmsEnvelope>, requestedStart: number): string[] {
   const parts = [text(frame.x, frame.y - 8, `Box ${boxEvent.box_id}`, { size: 13, weight: 'bold' })];
   if (envelope.length === 0) return parts;
@@ -185,8 +185,11 @@ function panelTitle(frame: Frame, boxEvent: BoxEventDoc, envelope: ReturnType<ty
     if (point.rms < low.rms) low = point;
     if (point.rms > high.rms) high = point;
   }
-  const at = low.startMs - requestedStart;
-  const summary = `${envelope.length} cycles · RMS ${formatNumber(low.rms, 1)}–${formatNumber(high.rms, 1)} V, lowest at ${at >= 0 ? '+' : ''}${at} ms`;
+  const relative = (point: { startMs: number }): string => {
+    const at = point.startMs - requestedStart;
+    return `${at >= 0 ? '+' : ''}${at} ms`;
+  };
+  const summary = `${envelope.length} cycles · RMS ${formatNumber(low.rms, 1)} V at ${relative(low)} … ${formatNumber(high.rms, 1)} V at ${relative(high)}`;
   parts.push(text(frame.x + 14 + 7.5 * (4 + boxEvent.box_id.length), frame.y - 8, summary, { size: 12, fill: '#444' }));
   return parts;
 }

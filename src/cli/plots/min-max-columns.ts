@@ -14,11 +14,14 @@ export interface MinMaxColumn {
 }
 
 /**
- * One min/max pair per pixel column, for samples in time order.
+ * One min/max pair per pixel column, in column order.
  *
- * A column's range also includes the last sample of the column just before it, so the drawn
- * vertical strokes join into a continuous band (a steep edge between two columns leaves no gap).
- * Columns with no sample are left out, which shows missing data as a gap.
+ * A column's range also includes the sample just before its first one when that sample lies in
+ * a neighbouring column, so the drawn vertical strokes join into a continuous band (a steep edge
+ * between two columns leaves no gap). Columns with no sample are left out, which shows missing
+ * data as a gap. Samples need not be strictly in time order: cycle timestamps are whole
+ * milliseconds, so the first sample of a cycle can lie a fraction of a millisecond before the
+ * last sample of the previous one.
  *
  * @param count Number of samples.
  * @param columnOf Pixel column of sample `i` (fractional values are floored); samples outside
@@ -27,36 +30,31 @@ export interface MinMaxColumn {
  * @param columns Width of the plot in columns.
  */
 export function minMaxColumns(count: number, columnOf: (i: number) => number, valueOf: (i: number) => number, columns: number): MinMaxColumn[] {
-  const result: MinMaxColumn[] = [];
-  let current = Number.NaN;
-  let min = 0;
-  let max = 0;
+  const width = Math.max(0, Math.floor(columns));
+  const min = new Float64Array(width).fill(Number.POSITIVE_INFINITY);
+  const max = new Float64Array(width).fill(Number.NEGATIVE_INFINITY);
   let previousColumn = Number.NaN;
   let previousValue = 0;
-  const flush = (): void => {
-    if (!Number.isNaN(current)) result.push({ column: current, min, max });
-  };
   for (let i = 0; i < count; i++) {
     const column = Math.floor(columnOf(i));
     const value = valueOf(i);
-    if (!(column >= 0 && column < columns) || !Number.isFinite(value)) continue;
-    if (column !== current) {
-      flush();
-      current = column;
-      min = value;
-      max = value;
-      if (previousColumn === column - 1) {
-        min = Math.min(min, previousValue);
-        max = Math.max(max, previousValue);
-      }
-    } else {
-      if (value < min) min = value;
-      if (value > max) max = value;
+    if (!(column >= 0 && column < width) || !Number.isFinite(value)) {
+      previousColumn = Number.NaN;
+      continue;
+    }
+    if (value < min[column]!) min[column] = value;
+    if (value > max[column]!) max[column] = value;
+    if (Math.abs(column - previousColumn) === 1) {
+      if (previousValue < min[column]!) min[column] = previousValue;
+      if (previousValue > max[column]!) max[column] = previousValue;
     }
     previousColumn = column;
     previousValue = value;
   }
-  flush();
+  const result: MinMaxColumn[] = [];
+  for (let column = 0; column < width; column++) {
+    if (min[column]! <= max[column]!) result.push({ column, min: min[column]!, max: max[column]! });
+  }
   return result;
 }
 

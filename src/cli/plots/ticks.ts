@@ -11,13 +11,17 @@ export interface Tick {
   readonly label: string;
 }
 
-/** 1, 2 or 5 × 10ⁿ, the smallest such step that gives at most about `count` intervals over `span`. */
+/**
+ * A step of 1, 2 or 5 × 10ⁿ that divides `span` into about `count` intervals (the nearest such
+ * step on a log scale, so the result has between roughly count/1.6 and count·1.6 intervals).
+ */
 export function niceStep(span: number, count: number): number {
   if (!(span > 0) || !Number.isFinite(span)) return 1;
   const raw = span / Math.max(1, count);
   const power = 10 ** Math.floor(Math.log10(raw));
   const fraction = raw / power;
-  const nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
+  // Boundaries at the geometric means of 1–2, 2–5 and 5–10.
+  const nice = fraction >= Math.sqrt(50) ? 10 : fraction >= Math.sqrt(10) ? 5 : fraction >= Math.SQRT2 ? 2 : 1;
   return nice * power;
 }
 

@@ -20,6 +20,7 @@ export interface TrendPlotOptions {
 /** One quantity of a trend document and how to show it. */
 interface Series {
   readonly name: string;
+  readonly title: string;
   readonly unit: string;
   readonly color: string;
   /** Multiplies stored values for display (THD ratio → %). */
@@ -28,9 +29,9 @@ interface Series {
 }
 
 const SERIES: readonly Series[] = [
-  { name: 'voltage', unit: 'V', color: '#4f81c7', factor: 1, pick: (doc) => doc.voltage },
-  { name: 'frequency', unit: 'Hz', color: '#2a9d58', factor: 1, pick: (doc) => doc.frequency },
-  { name: 'thd', unit: '%', color: '#c46a1b', factor: 100, pick: (doc) => doc.thd },
+  { name: 'voltage', title: 'Voltage', unit: 'V', color: '#4f81c7', factor: 1, pick: (doc) => doc.voltage },
+  { name: 'frequency', title: 'Frequency', unit: 'Hz', color: '#2a9d58', factor: 1, pick: (doc) => doc.frequency },
+  { name: 'thd', title: 'THD', unit: '%', color: '#c46a1b', factor: 100, pick: (doc) => doc.thd },
 ];
 
 const MARGIN = { left: 80, right: 24, top: 70, bottom: 12 } as const;
@@ -82,13 +83,15 @@ export function renderTrendPlot(options: TrendPlotOptions): string {
     });
     const low = Math.min(...windows.map((w) => w.min));
     const high = Math.max(...windows.map((w) => w.max));
-    const domain = windows.length > 0 ? niceDomain(low, high, 4) : ([0, 1] as [number, number]);
+    // A little room above and below, so a band that is flat at its extremes stays visible.
+    const pad = (high - low) * 0.08;
+    const domain = windows.length > 0 ? niceDomain(low - pad, high + pad, 4) : ([0, 1] as [number, number]);
     const y = linearScale(domain, [frame.y + frame.height, frame.y]);
     body.push(
       `<g class="panel" data-series="${series.name}">`,
       ...axes({ frame, x, y, xTicks, yTicks: niceTicks(domain[0], domain[1], 4), xTitle: 'UTC', yTitle: `${series.name} (${series.unit})` }),
       ...bands(series, windows, x, y, frame),
-      text(frame.x, frame.y - 8, `${series.name[0]!.toUpperCase()}${series.name.slice(1)}`, { size: 13, weight: 'bold' }),
+      text(frame.x, frame.y - 8, series.title, { size: 13, weight: 'bold' }),
       ...legend(frame.x + frame.width, frame.y - 8, [
         { label: 'min–max', color: series.color, kind: 'swatch', opacity: 0.3 },
         { label: 'average', color: series.color },
@@ -147,12 +150,15 @@ function runs(windows: readonly WindowValues[]): WindowValues[][] {
   return result;
 }
 
-/** Adjacent windows that together are narrower than {@link MIN_GROUP_PX} become one (min of mins, max of maxes, count-weighted average). */
+/**
+ * Adjacent windows are merged (min of mins, max of maxes, count-weighted average) until a group
+ * is at least {@link MIN_GROUP_PX} wide.
+ */
 function mergeNarrow(run: readonly WindowValues[], x: LinearScale): WindowValues[] {
   const groups: WindowValues[] = [];
   for (const window of run) {
     const last = groups[groups.length - 1];
-    if (last !== undefined && x(window.endMs) - x(last.startMs) < MIN_GROUP_PX) {
+    if (last !== undefined && x(last.endMs) - x(last.startMs) < MIN_GROUP_PX) {
       const count = last.count + window.count;
       groups[groups.length - 1] = {
         startMs: last.startMs,
