@@ -36,6 +36,8 @@ interface BoxState {
  */
 export class ThresholdDetector {
   private readonly boxes = new Map<number, BoxState>();
+  /** Boxes with at least one excursion going on: the only ones the silence checks look at (not all boxes per message). */
+  private readonly inExcursion = new Set<BoxState>();
   /** Counted excursions of the open group; undefined when no group is open. */
   private group: Excursion[] | undefined;
   /** Requests of groups closed during the current call. */
@@ -60,6 +62,8 @@ export class ThresholdDetector {
     this.step(box, measurement.id, 'voltage', measurement.rms, measurement.time);
     this.step(box, measurement.id, 'frequency', measurement.frequency, measurement.time);
     if (measurement.thd !== undefined) this.step(box, measurement.id, 'thd', measurement.thd, measurement.time);
+    if (box.active.size > 0) this.inExcursion.add(box);
+    else this.inExcursion.delete(box);
     this.closeIfDone();
     return this.takeOut();
   }
@@ -73,8 +77,8 @@ export class ThresholdDetector {
    */
   onTimer(now: number): EventRequest[] {
     const { silenceTimeoutMs } = this.settings;
-    for (const box of this.boxes.values()) {
-      if (box.active.size > 0 && now - box.lastHeardAt >= silenceTimeoutMs) this.endAll(box);
+    for (const box of this.inExcursion) {
+      if (now - box.lastHeardAt >= silenceTimeoutMs) this.endAll(box);
     }
     this.closeIfDone();
     const group = this.group;
@@ -92,9 +96,7 @@ export class ThresholdDetector {
   /** Scheduler time at which {@link onTimer} may have something to do, or undefined when nothing waits. */
   nextDeadline(): number | undefined {
     let deadline = Number.POSITIVE_INFINITY;
-    for (const box of this.boxes.values()) {
-      if (box.active.size > 0) deadline = Math.min(deadline, box.lastHeardAt + this.settings.silenceTimeoutMs);
-    }
+    for (const box of this.inExcursion) deadline = Math.min(deadline, box.lastHeardAt + this.settings.silenceTimeoutMs);
     const group = this.group;
     if (group && this.allEnded(group)) deadline = Math.min(deadline, this.members(group).lastHeardAt + this.settings.silenceTimeoutMs);
     return Number.isFinite(deadline) ? deadline : undefined;
@@ -153,6 +155,7 @@ export class ThresholdDetector {
   private endAll(box: BoxState): void {
     for (const excursion of box.active.values()) this.end(excursion, box.lastTime);
     box.active.clear();
+    this.inExcursion.delete(box);
   }
 
   private confirm(excursion: Excursion): void {
