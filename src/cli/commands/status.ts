@@ -1,3 +1,5 @@
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { parseArgs } from 'node:util';
 import { describeError } from '../../core/errors.js';
 import type { BoxHealth, HealthReport } from '../../observability/health.js';
@@ -36,15 +38,14 @@ export const command: CliCommand = {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout must be a positive number of ms');
     const url = `${base}/health`;
 
-    let response: Response;
-    let text: string;
+    let response: { status: number; text: string };
     try {
-      response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-      text = await response.text();
+      response = await getText(url, timeoutMs);
     } catch (error) {
-      io.err(`makai status: cannot reach ${url}: ${reachError(error, timeoutMs)}\n(is the service running with metrics_address, or another --url?)`);
+      io.err(`makai status: cannot reach ${url}: ${reachError(error)}\n(is the service running with metrics_address, or another --url?)`);
       return 1;
     }
+    const { text } = response;
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -126,15 +127,29 @@ function baseUrl(text: string): string {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '').replace(/\/health$/, '')}`;
 }
 
-/** Why fetch failed, in words: the cause (ECONNREFUSED …) rather than "fetch failed". */
-function reachError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  const cause = error instanceof Error ? (error as Error & { cause?: unknown }).cause : undefined;
-  if (cause instanceof Error) {
-    const code = (cause as Error & { code?: unknown }).code;
-    return typeof code === 'string' ? `${code} (${cause.message})` : cause.message;
-  }
-  return describeError(error);
+/**
+ * GET `url` on a connection of its own (no keep-alive pool, so a service that restarted is
+ * never asked over a dead pooled socket), within `timeoutMs`.
+ */
+function getText(url: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
+}
+
+/** Why the request failed, in words: `ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:8080)`. */
+function reachError(error: unknown): string {
+  if (!(error instanceof Error)) return describeError(error);
+  const code = (error as Error & { code?: unknown }).code;
+  return typeof code === 'string' ? `${code} (${error.message})` : error.message;
 }
 
 function isHealthReport(body: unknown): body is HealthReport {
