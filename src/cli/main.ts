@@ -78,6 +78,11 @@ function reportUnhandledRxjsErrors(): void {
 }
 
 function processIo(): CliIo {
+  // `makai events export … | head` closes stdout early: that ends the output, it is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

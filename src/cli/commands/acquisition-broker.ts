@@ -13,6 +13,7 @@ import {
 import { openStore } from '../../stores/open-store.js';
 import { createCliLogger } from '../cli-logger.js';
 import { UsageError, type CliCommand } from '../command.js';
+import { serveBroker } from '../serve-broker.js';
 
 const usage = `Usage: makai acquisition-broker [config.json] [options]
 
@@ -31,6 +32,7 @@ Options:
   --store URI         sqlite:<file> or mongodb://… (default: the config's store, else mongo_uri,
                       else ${DEFAULT_ACQUISITION_STORE_URI})
   --log-level LEVEL   debug | info | warn | error (default info; or MAKAI_LOG_LEVEL)
+  --metrics-address HOST:PORT  serve /metrics (Prometheus) and /health there (default: none)
 
 SIGINT/SIGTERM finish the request or reply in hand, close the sockets and exit 0.`;
 
@@ -41,7 +43,7 @@ export const command: CliCommand = {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { store: { type: 'string' }, 'log-level': { type: 'string' } },
+      options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'metrics-address': { type: 'string' } },
     });
     if (positionals.length > 1) throw new UsageError(`expected at most one config file, got ${positionals.length}`);
     const file = resolve(positionals[0] ?? DEFAULT_ACQUISITION_BROKER_CONFIG_FILE);
@@ -55,18 +57,24 @@ export const command: CliCommand = {
       configPath: config.store ? 'store' : 'mongo_uri',
     });
     const base = dirname(file);
-    const broker = new AcquisitionBroker(
-      { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) },
-      { logger, metrics, store, scheduler: asyncScheduler },
-    );
-    try {
-      await broker.start();
-      const signal = await io.stopRequested;
-      logger.info('stop requested', { signal });
-    } finally {
-      await broker.close();
-      await store.close();
-    }
-    return 0;
+    return serveBroker({
+      service: 'acquisition-broker',
+      store,
+      logger,
+      metrics,
+      metricsAddress: values['metrics-address'],
+      io,
+      create: (rejected, observability) => {
+        const broker = new AcquisitionBroker(
+          { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) },
+          { logger, metrics, store, scheduler: asyncScheduler, rejected },
+        );
+        // PONGs tell the health report which boxes are alive.
+        broker.activity.subscribe((a) => {
+          if (a.kind === 'pong' && a.outcome === 'recorded') observability.liveness.recordPong(a.boxId, Date.now());
+        });
+        return broker;
+      },
+    });
   },
 };

@@ -22,6 +22,8 @@ Options:
                       else mongo_host/mongo_port, else ${DEFAULT_STORE_URI})
   --log-level LEVEL   debug | info | warn | error (default info; or MAKAI_LOG_LEVEL)
   --stop-deadline MS  longest a graceful stop may take (default 10000)
+  --metrics-address HOST:PORT  serve /metrics (Prometheus) and /health there (default: the
+                      config's metrics_address, else none); \`makai status\` reads /health
 
 SIGINT/SIGTERM flush open trend windows and measurement batches, then exit 0.`;
 
@@ -32,14 +34,19 @@ export const command: CliCommand = {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'stop-deadline': { type: 'string' } },
+      options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'stop-deadline': { type: 'string' }, 'metrics-address': { type: 'string' } },
     });
     if (positionals.length > 1) throw new UsageError(`expected at most one config or topology file, got ${positionals.length}`);
     const deadline = Number(values['stop-deadline'] ?? 10_000);
     if (!Number.isFinite(deadline) || deadline <= 0) throw new UsageError('--stop-deadline must be a positive number of ms');
     const logger = createCliLogger(values['log-level']);
     const loaded = await loadTopology(positionals[0]);
-    const service = await startTriggeringService({ loaded, storeUri: values.store ?? storeUriOf(loaded.settings, DEFAULT_STORE_URI), logger });
+    const service = await startTriggeringService({
+      loaded,
+      storeUri: values.store ?? storeUriOf(loaded.settings, DEFAULT_STORE_URI),
+      logger,
+      ...(values['metrics-address'] ? { observabilityAddress: values['metrics-address'] } : {}),
+    });
 
     const outcome = await Promise.race([
       io.stopRequested.then((signal) => ({ signal })),

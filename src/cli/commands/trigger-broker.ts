@@ -9,6 +9,7 @@ import { openStore } from '../../stores/open-store.js';
 import type { Store } from '../../stores/store.js';
 import { createCliLogger } from '../cli-logger.js';
 import { UsageError, type CliCommand } from '../command.js';
+import { serveBroker } from '../serve-broker.js';
 
 const usage = `Usage: makai trigger-broker [config.json] [options]
 
@@ -28,6 +29,7 @@ Options:
   --store URI         box registry store: sqlite:<file> or mongodb://… (default: the config's
                       store, else mongo_uri, else none: client_certs only)
   --log-level LEVEL   debug | info | warn | error (default info; or MAKAI_LOG_LEVEL)
+  --metrics-address HOST:PORT  serve /metrics (Prometheus) and /health there (default: none)
 
 SIGINT/SIGTERM close the sockets and exit 0.`;
 
@@ -38,7 +40,7 @@ export const command: CliCommand = {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { store: { type: 'string' }, 'log-level': { type: 'string' } },
+      options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'metrics-address': { type: 'string' } },
     });
     if (positionals.length > 1) throw new UsageError(`expected at most one config file, got ${positionals.length}`);
     const file = resolve(positionals[0] ?? DEFAULT_TRIGGER_BROKER_CONFIG_FILE);
@@ -50,18 +52,18 @@ export const command: CliCommand = {
       ? await openStore(storeUri, { logger, metrics, configFile: file, configPath: config.store ? 'store' : 'mongo_uri' })
       : undefined;
     const base = dirname(file);
-    const broker = new TriggerBroker(
-      { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) },
-      { logger, metrics, store, scheduler: asyncScheduler },
-    );
-    try {
-      await broker.start();
-      const signal = await io.stopRequested;
-      logger.info('stop requested', { signal });
-    } finally {
-      await broker.close();
-      await store?.close();
-    }
-    return 0;
+    return serveBroker({
+      service: 'trigger-broker',
+      store,
+      logger,
+      metrics,
+      metricsAddress: values['metrics-address'],
+      io,
+      create: (rejected) =>
+        new TriggerBroker(
+          { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) },
+          { logger, metrics, store, scheduler: asyncScheduler, rejected },
+        ),
+    });
   },
 };
