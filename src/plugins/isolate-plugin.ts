@@ -30,8 +30,15 @@ export interface IsolatePluginOptions {
   readonly drainTimeoutMs?: number;
 }
 
-/** Measurements delivered to the plugin per scheduled drain, so the source and storage get turns in between. */
+/** Measurements delivered to the plugin between checks of the drain's time budget. */
 const DRAIN_BATCH = 64;
+/**
+ * Longest (scheduler ms) one drain keeps handing measurements to the plugin; what is left waits
+ * for the next turn, so the source and storage get turns in between. A budget rather than one
+ * batch per turn: a timer per 64 measurements cannot keep up with tens of thousands per second,
+ * and the queue then overflows (measurements the plugin never sees).
+ */
+const DRAIN_BUDGET_MS = 5;
 
 /**
  * Runs one plugin on its own branch so that it can never stop storage or the other plugins.
@@ -177,10 +184,13 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
 
       const drain = () => {
         drainPending = false;
+        const started = scheduler.now();
         // Each next() may fail the plugin synchronously; the loop then stops with the rest queued.
-        for (let n = 0; n < DRAIN_BATCH && phase === 'running' && input && queue.length > 0; n++) {
-          input.next(queue.shift() as Measurement);
-        }
+        do {
+          for (let n = 0; n < DRAIN_BATCH && phase === 'running' && input && queue.length > 0; n++) {
+            input.next(queue.shift() as Measurement);
+          }
+        } while (phase === 'running' && input && queue.length > 0 && scheduler.now() - started < DRAIN_BUDGET_MS);
         if (phase !== 'running' || !input) return;
         if (queue.length > 0) scheduleDrain();
         else if (sourceDone && !inputCompleted) {
