@@ -20,9 +20,10 @@ import { monotonicMs, serveParent, tellParent } from './child-process.js';
  *   (`opqTriggeringTopology`: decode, measurements batched into the store, 1-minute trends,
  *   the threshold plugin, de-duplication, acquisition PUSH).
  *
- * Protocol: `start` → `ready`; `reached` once `expected` messages are decoded (bare) or stored
- * (service); `stop` → `stopped` with the final counts, CPU time and, when asked, memory and
- * event-loop-delay samples.
+ * Protocol: `start` → `ready`; `reached` once `expected` messages (from the config, or a later
+ * `expect`) are decoded (bare) or stored (service); `stop` → `stopped` with the final counts, CPU
+ * time and, when asked, memory and event-loop-delay samples. Started with `--expose-gc`, it
+ * also reports the heap after a full collection at start and before stopping, for bytes per box.
  */
 
 export type ReceiverConfig =
@@ -46,7 +47,12 @@ export type ReceiverConfig =
       readonly batchSize?: number;
     };
 
-export type ReceiverRequest = { readonly type: 'start'; readonly config: ReceiverConfig } | { readonly type: 'stop' } | { readonly type: 'exit' };
+export type ReceiverRequest =
+  | { readonly type: 'start'; readonly config: ReceiverConfig }
+  /** Report `reached` once this many are decoded/stored (for runs whose count is known only at the end). */
+  | { readonly type: 'expect'; readonly count: number }
+  | { readonly type: 'stop' }
+  | { readonly type: 'exit' };
 
 /** One memory / event-loop sample of the service process. */
 export interface MemorySample {
@@ -56,6 +62,8 @@ export interface MemorySample {
   readonly heapUsedBytes: number;
   /** Measurements stored so far. */
   readonly stored: number;
+  /** Measurements waiting for the store (`makai_store_queue_depth`). */
+  readonly storeQueue: number;
   /** p99 and max event-loop delay over the interval since the previous sample, ms. */
   readonly eventLoopP99Ms: number;
   readonly eventLoopMaxMs: number;
@@ -68,6 +76,8 @@ export type ReceiverReport =
       readonly idleRssBytes: number;
       /** RSS right after start, with nothing received yet. */
       readonly startedRssBytes: number;
+      /** Heap used after a full collection right after start (needs `--expose-gc`). */
+      readonly startedHeapBytes?: number;
     }
   | { readonly type: 'reached'; readonly atMs: number; readonly count: number; readonly cpuMs: number }
   | {
@@ -88,13 +98,36 @@ export type ReceiverReport =
       readonly eventLoopMaxMs: number;
       /** The graceful stop finished before its deadline. */
       readonly clean: boolean;
+      /** Heap used after a full collection before stopping (needs `--expose-gc`). */
+      readonly finalHeapBytes?: number;
+      /** RSS at the same moment. */
+      readonly finalRssBytes: number;
     };
 
-const ms = (ns: number) => ns / 1e6;
+/**
+ * Sampling interval of the event-loop delay histograms, ms. Node records the time between two
+ * samples, so the delay proper is that minus the interval.
+ */
+const ELD_RESOLUTION_MS = 2;
+const delayMs = (ns: number) => Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
+
+type StopResult = Pick<Extract<ReceiverReport, { type: 'stopped' }>, 'count' | 'rejected' | 'dropped' | 'pluginDropped' | 'clean'>;
 
 interface Running {
-  stop(): Promise<Omit<Extract<ReceiverReport, { type: 'stopped' }>, 'type' | 'cpuMs' | 'eventLoopP50Ms' | 'eventLoopP99Ms' | 'eventLoopMaxMs' | 'samples'>>;
+  /** Reports `reached` once `count` messages are decoded/stored (at once when they already are). */
+  expect(count: number): void;
+  stop(): Promise<StopResult>;
 }
+
+/** A full collection when the process runs with `--expose-gc`; undefined otherwise. */
+function heapAfterGc(): number | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return undefined;
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+const reached = (count: number) => tellParent({ type: 'reached', atMs: monotonicMs(), count, cpuMs: cpuMs() } satisfies ReceiverReport);
 
 let running: Running | undefined;
 let cpuStart = process.cpuUsage();
@@ -112,25 +145,28 @@ async function startBare(config: Extract<ReceiverConfig, { mode: 'bare' }>): Pro
   socket.subscribe();
   socket.connect(config.endpoint);
   let count = 0;
-  let reported = false;
+  let expected = Number.POSITIVE_INFINITY;
   const loop = (async () => {
     for await (const frames of socket) {
       // What the ceiling includes: receiving the frames and decoding the TriggerMessage.
       decodeTriggerMessage(frames[1]!);
       count++;
-      if (!reported && config.expected !== undefined && count >= config.expected) {
-        reported = true;
-        void tellParent({ type: 'reached', atMs: monotonicMs(), count, cpuMs: cpuMs() } satisfies ReceiverReport);
-      }
+      if (count === expected) void reached(count);
     }
   })();
-  return {
+  const running: Running = {
+    expect: (n) => {
+      expected = n;
+      if (count >= n) void reached(count);
+    },
     stop: async () => {
       socket.close();
       await loop.catch(() => undefined);
       return { count, rejected: 0, dropped: 0, pluginDropped: 0, clean: true };
     },
   };
+  if (config.expected !== undefined) running.expect(config.expected);
+  return running;
 }
 
 async function startService(config: Extract<ReceiverConfig, { mode: 'service' }>): Promise<Running> {
@@ -157,20 +193,21 @@ async function startService(config: Extract<ReceiverConfig, { mode: 'service' }>
   const stored = () => metrics.value('makai_store_written_total', { collection: 'measurements' });
 
   let watcher: NodeJS.Timeout | undefined;
-  if (config.expected !== undefined) {
-    const expected = config.expected;
-    // Stored count from the service's own counter; 10 ms polling is < 1 % of a run.
+  // Stored count from the service's own counter; 10 ms polling is < 1 % of a run.
+  const expect = (expected: number) => {
+    if (watcher) clearTimeout(watcher);
     const poll = async () => {
       const n = await stored();
       if (n >= expected) {
         watcher = undefined;
-        await tellParent({ type: 'reached', atMs: monotonicMs(), count: n, cpuMs: cpuMs() } satisfies ReceiverReport);
+        await reached(n);
       } else watcher = setTimeout(poll, 10);
     };
-    watcher = setTimeout(poll, 10);
-  }
+    watcher = setTimeout(poll, 0);
+  };
+  if (config.expected !== undefined) expect(config.expected);
   if (config.sampleEveryMs !== undefined) {
-    const interval = monitorEventLoopDelay({ resolution: 5 });
+    const interval = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
     interval.enable();
     const startedAt = monotonicMs();
     const sample = async () => {
@@ -180,8 +217,9 @@ async function startService(config: Extract<ReceiverConfig, { mode: 'service' }>
         rssBytes: memory.rss,
         heapUsedBytes: memory.heapUsed,
         stored: await stored(),
-        eventLoopP99Ms: ms(interval.percentile(99)),
-        eventLoopMaxMs: ms(interval.max),
+        storeQueue: await metrics.value('makai_store_queue_depth', { collection: 'measurements' }),
+        eventLoopP99Ms: delayMs(interval.percentile(99)),
+        eventLoopMaxMs: delayMs(interval.max),
       });
       interval.reset();
     };
@@ -189,6 +227,7 @@ async function startService(config: Extract<ReceiverConfig, { mode: 'service' }>
   }
 
   return {
+    expect,
     stop: async () => {
       if (watcher) clearTimeout(watcher);
       const clean = await service.stop(60_000);
@@ -205,20 +244,35 @@ async function startService(config: Extract<ReceiverConfig, { mode: 'service' }>
   };
 }
 
+let startedHeapBytes: number | undefined;
+
 serveParent<ReceiverRequest>(async (message) => {
   switch (message.type) {
     case 'start': {
       const idleRssBytes = process.memoryUsage().rss;
-      whole = monitorEventLoopDelay({ resolution: 5 });
+      whole = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
       whole.enable();
       cpuStart = process.cpuUsage();
       samples = [];
       running = message.config.mode === 'bare' ? await startBare(message.config) : await startService(message.config);
-      await tellParent({ type: 'ready', idleRssBytes, startedRssBytes: process.memoryUsage().rss } satisfies ReceiverReport);
+      startedHeapBytes = heapAfterGc();
+      // CPU from here on: start-up (module loading, schema creation) is not the stream's.
+      cpuStart = process.cpuUsage();
+      await tellParent({
+        type: 'ready',
+        idleRssBytes,
+        startedRssBytes: process.memoryUsage().rss,
+        ...(startedHeapBytes === undefined ? {} : { startedHeapBytes }),
+      } satisfies ReceiverReport);
       return;
     }
+    case 'expect':
+      running!.expect(message.count);
+      return;
     case 'stop': {
       if (sampler) clearInterval(sampler);
+      const finalHeapBytes = heapAfterGc();
+      const finalRssBytes = process.memoryUsage().rss;
       const result = await running!.stop();
       whole?.disable();
       await tellParent({
@@ -226,9 +280,11 @@ serveParent<ReceiverRequest>(async (message) => {
         ...result,
         cpuMs: cpuMs(),
         samples,
-        eventLoopP50Ms: ms(whole?.percentile(50) ?? 0),
-        eventLoopP99Ms: ms(whole?.percentile(99) ?? 0),
-        eventLoopMaxMs: ms(whole?.max ?? 0),
+        eventLoopP50Ms: delayMs(whole?.percentile(50) ?? 0),
+        eventLoopP99Ms: delayMs(whole?.percentile(99) ?? 0),
+        eventLoopMaxMs: delayMs(whole?.max ?? 0),
+        finalRssBytes,
+        ...(finalHeapBytes === undefined ? {} : { finalHeapBytes }),
       } satisfies ReceiverReport);
       return;
     }

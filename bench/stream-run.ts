@@ -35,12 +35,14 @@ export interface StreamRunOptions {
   readonly startMs?: number;
   /** Memory / event-loop samples every this many ms (service). */
   readonly sampleEveryMs?: number;
+  /** `measurement_batch_size` of the service (default: the setting's default). */
+  readonly batchSize?: number;
   /** Store; default a fresh SQLite file in `tempDir`. */
   readonly storeUri?: string;
   readonly tempDir: string;
   /** Run the receiver under `--cpu-prof`, writing into this directory. */
   readonly profileDir?: string;
-  /** After the last send, how long to wait for the receiver to reach `count` (default 30 s). */
+  /** After the last send, how long to wait for the receiver to decode/store everything sent (default 60 s). */
   readonly drainMs?: number;
 }
 
@@ -58,7 +60,11 @@ export interface StreamRunResult {
   readonly rejected: number;
   /** Measurements the threshold plugin never saw (its isolation queue overflowed). */
   readonly pluginDropped: number;
-  /** Messages per second from the first send until all `count` were decoded/stored; undefined when they never were. */
+  /** Measurements the store writer dropped (its queue was full). */
+  readonly storeDropped: number;
+  /** The receiver's graceful stop finished within its deadline. */
+  readonly clean: boolean;
+  /** Messages per second from the first send until all sent were decoded/stored; undefined when they never were. */
   readonly rate: number | undefined;
   /** Wall time of the stream, s. */
   readonly seconds: number;
@@ -72,6 +78,10 @@ export interface StreamRunResult {
   readonly samples: readonly MemorySample[];
   readonly idleRssBytes: number;
   readonly startedRssBytes: number;
+  /** Heap after a full collection right after start, and at the end once everything was stored. */
+  readonly startedHeapBytes: number | undefined;
+  readonly finalHeapBytes: number | undefined;
+  readonly finalRssBytes: number;
   readonly eventLoopP99Ms: number;
   readonly eventLoopMaxMs: number;
   /** The profile written by `--cpu-prof`, when asked for. */
@@ -104,7 +114,8 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
   const sender = spawnChild<SenderRequest | { type: 'exit' }, SenderReport>('sender.ts');
   const receiver = spawnChild<ReceiverRequest, ReceiverReport>(
     'receiver.ts',
-    options.profileDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {},
+    // --expose-gc: the receiver measures the heap after a full collection at start and at the end.
+    { nodeFlags: ['--expose-gc', ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [])] },
   );
   const broker = options.broker ? spawnChild<BrokerRequest, BrokerReport>('broker.ts') : undefined;
   const pull = options.receiver === 'service' ? new zmq.Pull({ linger: 0 }) : undefined;
@@ -157,23 +168,22 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
             storeUri,
             ...(options.count === undefined ? {} : { expected: options.count }),
             ...(options.sampleEveryMs === undefined ? {} : { sampleEveryMs: options.sampleEveryMs }),
+            ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
           };
     receiver.send({ type: 'start', config });
     const ready = await receiver.next('ready', 60_000);
 
     const sendTimeout = (options.durationMs ?? 0) + 600_000;
     const done = await sender.next('done', sendTimeout);
+    // Stop only once everything sent was decoded/stored: stopping closes the SUB, and whatever
+    // is still in its queue or in the TCP buffers would count as lost.
+    if (options.count === undefined) receiver.send({ type: 'expect', count: done.sent });
     let reachedMs: number | undefined;
-    if (options.count !== undefined) {
-      try {
-        reachedMs = (await receiver.next('reached', options.drainMs ?? 30_000)).atMs;
-      } catch (error) {
-        // Not all arrived (lost on a lossy hop): the counts below tell how many.
-        if (!(error instanceof Error && /no "reached"/.test(error.message))) throw error;
-      }
-    } else {
-      // Duration runs: give the last messages and their event requests a moment to arrive.
-      await new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 2_000));
+    try {
+      reachedMs = (await receiver.next('reached', options.drainMs ?? 60_000)).atMs;
+    } catch (error) {
+      // Not all arrived (lost on a lossy hop): the counts below tell how many.
+      if (!(error instanceof Error && /no "reached"/.test(error.message))) throw error;
     }
     const endMs = reachedMs ?? monotonicMs();
     receiver.send({ type: 'stop' });
@@ -197,7 +207,9 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
       lost: done.sent - stopped.count,
       rejected: stopped.rejected,
       pluginDropped: stopped.pluginDropped,
-      rate: reachedMs === undefined ? undefined : (options.count ?? 0) / seconds,
+      storeDropped: stopped.dropped,
+      clean: stopped.clean,
+      rate: reachedMs === undefined ? undefined : done.sent / seconds,
       seconds,
       senderCpu: done.cpuMs / 1000 / ((done.lastSentMs - done.firstSentMs) / 1000 || 1),
       receiverCpu: stopped.cpuMs / 1000 / (seconds || 1),
@@ -208,6 +220,9 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
       samples: stopped.samples,
       idleRssBytes: ready.idleRssBytes,
       startedRssBytes: ready.startedRssBytes,
+      startedHeapBytes: ready.startedHeapBytes,
+      finalHeapBytes: stopped.finalHeapBytes,
+      finalRssBytes: stopped.finalRssBytes,
       eventLoopP99Ms: stopped.eventLoopP99Ms,
       eventLoopMaxMs: stopped.eventLoopMaxMs,
       ...(profileFile === undefined ? {} : { profileFile }),

@@ -33,7 +33,7 @@ export const detectionLatencyScenario: BenchScenario = {
   description: 'anomalies under 10k msg/s of background load: send of the completing message → RequestEventMessage at a PULL; p50, p99, max',
   async run(context) {
     const runs = context.runs(3);
-    const durationMs = context.options.smoke ? 3_000 : 25_000;
+    const durationMs = context.options.smoke ? 2_500 : 25_000;
     const p50: number[] = [];
     const p99: number[] = [];
     const max: number[] = [];

@@ -15,7 +15,8 @@ interface Trial {
  * Through the broker the last hop is the broker's XPUB, which drops for a slow subscriber at
  * its high-water mark (as the original did), so back-pressure cannot reach the sender. The
  * sender is paced instead, and the rate is searched: start at 0.9 × the direct rate of the same
- * run, step down until a trial loses nothing, then one bisection step back up.
+ * run, step down (10 %, or the lost share) until a trial loses nothing, then one bisection step
+ * back up.
  */
 async function brokerZeroLossRate(context: ScenarioContext, directRate: number): Promise<{ rate: number; trials: Trial[] }> {
   const seconds = context.options.smoke ? 0.5 : 3;
@@ -48,9 +49,9 @@ async function brokerZeroLossRate(context: ScenarioContext, directRate: number):
     } else {
       lossy = Math.min(lossy ?? Number.POSITIVE_INFINITY, rate);
       if (best !== undefined) break;
-      // What actually got through is a good next guess, but always go down by at least 20 %.
-      const delivered = t.result.received / Math.max(t.result.seconds, 0.001);
-      rate = Math.min(0.8 * rate, 0.95 * delivered);
+      // Down by 10 %, or by the share that was lost when more than that was.
+      const share = t.result.received / Math.max(t.result.sent, 1);
+      rate = rate * Math.max(0.5, Math.min(0.9, 0.95 * share));
     }
   }
   return { rate: best ?? 0, trials };

@@ -67,6 +67,7 @@ function rawSqlite(file: string) {
 async function mongoServer(context: ScenarioContext): Promise<{ uri: string; stop: () => Promise<void> } | { skipped: string }> {
   const uri = process.env['MAKAI_TEST_MONGODB_URI']?.trim();
   if (uri) return { uri, stop: async () => {} };
+  if (context.options.smoke) return { skipped: 'MAKAI_TEST_MONGODB_URI not set (the smoke run does not start FerretDB)' };
   const binary = process.env['MAKAI_FERRETDB_BIN'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'makai-ferretdb', 'ferretdb');
   try {
     await access(binary);
