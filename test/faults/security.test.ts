@@ -28,7 +28,19 @@ import { curveClientOptions, nextEvent, sendUntil, within } from '../helpers/zmq
 // another box id, whether secrets reach any output, and the modes of the files that hold them.
 // Real brokers on loopback, real CURVE handshakes, the real ZAP handler, real CLI processes.
 
-const WAIT_MS = 15_000;
+const WAIT_MS = 30_000;
+
+/**
+ * Polls `check` until it holds, and gives up (rejecting) after `timeoutMs`, so that a failing
+ * test ends instead of leaving a timer that keeps the process alive.
+ */
+async function eventually(check: () => boolean | Promise<boolean>, label: string, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${label}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** How a handshake ended: `handshake`, or one of the `handshake:error:*` events. */
 function handshakeOutcome(socket: zmq.Socket): Promise<zmq.EventType> {
@@ -42,12 +54,20 @@ interface Intruders<S extends zmq.Socket> {
   readonly wrongServer: S;
 }
 
-function intruders<S extends zmq.Socket>(make: (options: Record<string, unknown>) => S, fixture: AcquisitionFixture): Intruders<S> {
+function intruders<S extends zmq.Socket>(make: (options: Record<string, unknown>) => S, fixture: AcquisitionFixture, extra: Record<string, unknown> = {}): Intruders<S> {
   return {
-    stranger: make({ ...curveClientOptions(generateCurveKeyPair(), fixture.server.publicKey), zapDomain: 'global' }),
-    plaintext: make({ linger: 0 }),
-    wrongServer: make({ ...curveClientOptions(fixture.boxKeys, generateCurveKeyPair().publicKey), zapDomain: 'global' }),
+    stranger: make({ ...curveClientOptions(generateCurveKeyPair(), fixture.server.publicKey), zapDomain: 'global', ...extra }),
+    plaintext: make({ linger: 0, ...extra }),
+    wrongServer: make({ ...curveClientOptions(fixture.boxKeys, generateCurveKeyPair().publicKey), zapDomain: 'global', ...extra }),
   };
+}
+
+/** Options of a sending intruder: a refused PUSH has no peer, and a send would otherwise wait for one forever. */
+const NO_WAIT = { sendTimeout: 0 };
+
+/** An intruder's send: it may be refused locally (no peer to send to), which is the point. */
+async function tryToSend(socket: zmq.Writable, frames: Parameters<zmq.Writable['send']>[0]): Promise<void> {
+  await socket.send(frames).catch(() => undefined);
 }
 
 /** Every intruder's handshake fails; resolves with the outcomes by name. */
@@ -108,7 +128,7 @@ describe('security: nothing in, nothing out without an allowed key', () => {
       }
     })().catch(() => undefined);
 
-    const bad = intruders((options) => track(new zmq.Publisher(options)), fixture);
+    const bad = intruders((options) => track(new zmq.Publisher(options)), fixture, NO_WAIT);
     const before = await metrics.value('makai_zap_rejections_total', { reason: 'unknown-key' });
     await refusedHandshakes(bad, triggerBroker.endpoints.interface);
     const box = track(new zmq.Publisher({ ...curveClientOptions(fixture.boxKeys, fixture.server.publicKey), zapDomain: 'global' }));
@@ -117,9 +137,9 @@ describe('security: nothing in, nothing out without an allowed key', () => {
     await within(
       sendUntil(async () => {
         // The intruders claim box ids of their own, so anything of theirs that got through would show.
-        await bad.stranger.send(['6661', message(6661)]);
-        await bad.plaintext.send(['6662', message(6662)]);
-        await bad.wrongServer.send(['6663', message(6663)]);
+        await tryToSend(bad.stranger, ['6661', message(6661)]);
+        await tryToSend(bad.plaintext, ['6662', message(6662)]);
+        await tryToSend(bad.wrongServer, ['6663', message(6663)]);
         await box.send(['1003', message(1003)]);
       }, good),
       WAIT_MS,
@@ -130,24 +150,17 @@ describe('security: nothing in, nothing out without an allowed key', () => {
   });
 
   it('should let no reply or PONG in through the acquisition box_pull from an intruder claiming a box id', async () => {
-    const bad = intruders((options) => track(new zmq.Push(options)), fixture);
+    const bad = intruders((options) => track(new zmq.Push(options)), fixture, NO_WAIT);
     await refusedHandshakes(bad, acquisitionBroker.endpoints.box_pull);
     const box = new ScriptedBox(1003, fixture.boxKeys, fixture.server.publicKey, acquisitionBroker.endpoints);
     try {
       const pong = (boxId: number) => encodeRequestDataMessage({ type: 'PONG', sequenceNumber: 1, boxId, time: 1 });
-      const recorded = new Promise<void>((resolve) => {
-        const check = setInterval(() => {
-          if (activity.some((a) => a.kind === 'pong' && a.boxId === '1003')) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 10);
-      });
+      const recorded = eventually(async () => activity.some((a) => a.kind === 'pong' && a.boxId === '1003'), 'the allowed box PONG recorded');
       await within(
         sendUntil(async () => {
-          await bad.stranger.send(pong(6661));
-          await bad.plaintext.send(pong(6662));
-          await bad.wrongServer.send(pong(6663));
+          await tryToSend(bad.stranger, pong(6661));
+          await tryToSend(bad.plaintext, pong(6662));
+          await tryToSend(bad.wrongServer, pong(6663));
           await box.sendFrames([pong(1003)]);
         }, recorded),
         WAIT_MS,
@@ -208,10 +221,9 @@ describe('security: nothing in, nothing out without an allowed key', () => {
       const at = (id: number, rms: number): TriggerMessage => ({ id, time: Date.now(), frequency: 60, rms });
       const stored = async () => (await serviceMetrics.value('makai_store_written_total', { collection: 'measurements' })) > 0;
       let done = false;
-      const firstStored = (async () => {
-        while (!(await stored())) await new Promise((resolve) => setTimeout(resolve, 20));
+      const firstStored = eventually(stored, 'a consistent message stored').then(() => {
         done = true;
-      })();
+      });
       await within(
         sendUntil(async () => {
           if (done) return;
