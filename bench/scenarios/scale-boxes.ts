@@ -15,17 +15,33 @@ function slope(points: readonly { x: number; y: number }[]): number {
   return den === 0 ? 0 : num / den;
 }
 
+/**
+ * The lowest sample of each run of `size` consecutive samples: the floor a garbage collection
+ * returns to, without the saw-tooth in between (which would dominate a slope over a short run).
+ */
+function floors(samples: readonly MemorySample[], size: number, value: (s: MemorySample) => number): { x: number; y: number }[] {
+  const out: { x: number; y: number }[] = [];
+  for (let i = 0; i + size <= samples.length; i += size) {
+    const chunk = samples.slice(i, i + size);
+    const lowest = chunk.reduce((a, b) => (value(b) < value(a) ? b : a));
+    out.push({ x: lowest.atMs / 60_000, y: value(lowest) / MB });
+  }
+  return out;
+}
+
 /** The memory figures of one run: samples after the first third count as warm. */
 export function memoryFigures(samples: readonly MemorySample[]) {
   const warm = samples.slice(Math.floor(samples.length / 3));
   const secondHalf = samples.slice(Math.floor(samples.length / 2));
+  // Ten samples (10 s) per floor, at least three floors.
+  const size = Math.max(1, Math.min(10, Math.floor(secondHalf.length / 3)));
   return {
     peakRssMb: Math.max(...samples.map((s) => s.rssBytes)) / MB,
     warmRssMb: summarize(warm.map((s) => s.rssBytes)).median / MB,
-    /** RSS slope over the second half, MB per minute. */
-    growthMbPerMinute: slope(secondHalf.map((s) => ({ x: s.atMs / 60_000, y: s.rssBytes / MB }))),
-    /** Heap slope over the second half, MB per minute. */
-    heapGrowthMbPerMinute: slope(secondHalf.map((s) => ({ x: s.atMs / 60_000, y: s.heapUsedBytes / MB }))),
+    /** Slope of the RSS floor over the second half, MB per minute. */
+    growthMbPerMinute: slope(floors(secondHalf, size, (s) => s.rssBytes)),
+    /** Same for the heap. */
+    heapGrowthMbPerMinute: slope(floors(secondHalf, size, (s) => s.heapUsedBytes)),
     /** Largest store write queue seen (measurements received but not yet written). */
     maxStoreQueue: Math.max(0, ...samples.map((s) => s.storeQueue)),
     worstIntervalP99Ms: Math.max(...warm.map((s) => s.eventLoopP99Ms)),
@@ -111,9 +127,9 @@ export const scaleBoxesScenario: BenchScenario = {
       target: 'plateau: < 5 MB/min over the second half',
       // Shrinking (a major GC returning pages) is a plateau too.
       meets: (m) => m < 5,
-      note: 'least-squares slope of RSS over the second half of the run',
+      note: 'least-squares slope of the RSS floor (lowest sample of every 10 s) over the second half of the run',
     });
-    context.report({ metric: 'heap-growth', unit: 'MB/min', values: figures.map((f) => f.heapGrowthMbPerMinute), note: 'same, heapUsed' });
+    context.report({ metric: 'heap-growth', unit: 'MB/min', values: figures.map((f) => f.heapGrowthMbPerMinute), note: 'same, heap used' });
     context.report({ metric: 'store-queue-max', unit: 'measurements', values: figures.map((f) => f.maxStoreQueue), note: 'most measurements waiting for the store at a sample: a growing backlog, not per-box state' });
     context.report({ metric: 'event-loop-delay-p99', unit: 'ms', values: eventLoopP99, note: 'perf_hooks.monitorEventLoopDelay over the whole run (sampled every 2 ms; the 2 ms interval is subtracted)' });
     context.report({ metric: 'event-loop-delay-worst-second-p99', unit: 'ms', values: figures.map((f) => f.worstIntervalP99Ms) });
