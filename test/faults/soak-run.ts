@@ -119,8 +119,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     void exited.then(() => (dead = true));
 
     // makai's SUB subscribing reaches the XPUB as a frame [0x01]: it is connected.
-    const subscribed = await Promise.race([triggers.receive(), exited.then(() => undefined)]);
-    if (!subscribed) throw new Error(`makai run exited before subscribing: ${stderr}`);
+    let giveUp: NodeJS.Timeout | undefined;
+    const subscribed = await Promise.race([
+      triggers.receive(),
+      exited.then(() => undefined),
+      new Promise<undefined>((resolve) => (giveUp = setTimeout(resolve, 60_000))),
+    ]).finally(() => clearTimeout(giveUp));
+    if (!subscribed) throw new Error(`makai run did not subscribe within 60 s, or exited: ${stderr}`);
 
     // Box clocks start an hour back, so that faster-than-real-time box time stays recent.
     const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 60 * MINUTE;
