@@ -123,7 +123,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const subscribed = await Promise.race([
       triggers.receive(),
       exited.then(() => undefined),
-      new Promise<undefined>((resolve) => (giveUp = setTimeout(resolve, 60_000))),
+      new Promise<undefined>((resolve) => (giveUp = setTimeout(() => resolve(undefined), 60_000))),
     ]).finally(() => clearTimeout(giveUp));
     if (!subscribed) throw new Error(`makai run did not subscribe within 60 s, or exited: ${stderr}`);
 
