@@ -184,7 +184,7 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** Scenarios whose name (or file-name alias) starts with one of `filters`; all when none given. */
+/** Scenarios whose name starts with one of `filters` (case-insensitive); all when none given. @throws Error naming a filter that matches none. */
 export function selectScenarios(all: readonly BenchScenario[], filters: readonly string[]): BenchScenario[] {
   if (filters.length === 0) return [...all];
   const chosen = all.filter((s) => filters.some((f) => s.name.startsWith(f.toLowerCase())));
