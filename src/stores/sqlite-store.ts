@@ -19,11 +19,24 @@ export interface SqliteStoreOptions {
   /** Counts failed operations and refused documents; nothing is counted without it. */
   readonly metrics?: Metrics;
   /**
-   * How long a call waits for another connection's write lock (ms, default 5000) before it fails
-   * with a retryable StoreError. The wait blocks the event loop: better-sqlite3 is synchronous.
+   * How long a call waits for another connection's write lock (ms, default
+   * {@link DEFAULT_BUSY_TIMEOUT_MS}) before it fails with a retryable StoreError. The wait blocks
+   * the event loop (better-sqlite3 is synchronous), so it is kept short: callers retry with
+   * back-off on their scheduler instead. Opening waits at least {@link OPEN_BUSY_TIMEOUT_MS}.
    */
   readonly busyTimeoutMs?: number;
 }
+
+/**
+ * Default {@link SqliteStoreOptions.busyTimeoutMs}. Another writer's transaction (a batch of
+ * measurements, a box reply) holds the lock for milliseconds, so this covers normal sharing of
+ * the file; a lock held longer (a backup, an operator's `sqlite3` shell) fails calls quickly
+ * and they are retried. It used to be 5000: every write attempt during such an outage then
+ * froze the whole process, trigger path included, for 5 s.
+ */
+export const DEFAULT_BUSY_TIMEOUT_MS = 50;
+/** Busy timeout while opening (WAL switch, migrations), when nothing else runs yet. */
+export const OPEN_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens (creating if needed) the embedded SQLite store: WAL journal, `synchronous=NORMAL`, a
@@ -271,11 +284,14 @@ export class SqliteStore implements Store {
     }
     try {
       db.defaultSafeIntegers(false);
-      // The busy timeout first: switching to WAL needs a lock another process may hold.
-      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
+      // The busy timeout first: switching to WAL needs a lock another process may hold. Opening
+      // may wait longer than a call: nothing else runs yet.
+      db.pragma(`busy_timeout = ${Math.max(busyTimeoutMs, OPEN_BUSY_TIMEOUT_MS)}`);
       const journal = db.pragma('journal_mode = WAL', { simple: true }) as string;
       db.pragma('synchronous = NORMAL');
       const from = migrateSqliteSchema(db);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       const store = new SqliteStore(db, location, logger, options.metrics);
       logger.info('sqlite store open', { path: location, journal, schemaVersion: SQLITE_SCHEMA_VERSION, migratedFrom: from });
       if (!memory && journal !== 'wal') logger.warn('could not switch the SQLite journal to WAL', { path: location, journal });
