@@ -56,6 +56,8 @@ export function storeWriter<T>(options: StoreWriterOptions<T>): (input: Observab
       let backoff = initialBackoff;
       let retryTimer: Subscription | undefined;
       let outageLogged = false;
+      /** Documents dropped since the last successful write: logged once when dropping starts and as a total when it ends. */
+      let droppedInOverflow = 0;
 
       const setDepth = () => queueDepth.set({ collection: name }, queued);
       const finishIfDrained = () => {
@@ -77,6 +79,7 @@ export function storeWriter<T>(options: StoreWriterOptions<T>): (input: Observab
             written.inc({ collection: name }, batch.length);
             if (outageLogged) logger.info('store writes recovered', { collection: name, queued });
             outageLogged = false;
+            logDroppedTotal();
             backoff = initialBackoff;
             queue.shift();
             queued -= batch.length;
@@ -132,8 +135,23 @@ export function storeWriter<T>(options: StoreWriterOptions<T>): (input: Observab
         queued -= dropCount;
         if (dropCount > 0) {
           dropped.inc({ collection: name }, dropCount);
-          logger.warn('write queue full; dropped the oldest documents', { collection: name, dropped: dropCount, maxQueuedItems: options.maxQueuedItems });
+          // Logged when dropping starts and as a total when it ends, not per batch: a long
+          // outage at thousands of messages a second would otherwise flood the log.
+          if (droppedInOverflow === 0) {
+            logger.warn('write queue full; dropping the oldest documents until the store catches up', {
+              collection: name,
+              dropped: dropCount,
+              maxQueuedItems: options.maxQueuedItems,
+            });
+          }
+          droppedInOverflow += dropCount;
         }
+      };
+
+      const logDroppedTotal = () => {
+        if (droppedInOverflow === 0) return;
+        logger.warn('documents dropped while the write queue was full', { collection: name, dropped: droppedInOverflow, maxQueuedItems: options.maxQueuedItems });
+        droppedInOverflow = 0;
       };
 
       const subscription = input.subscribe({
@@ -146,6 +164,7 @@ export function storeWriter<T>(options: StoreWriterOptions<T>): (input: Observab
       });
 
       return () => {
+        logDroppedTotal();
         closed = true;
         subscription.unsubscribe();
         retryTimer?.unsubscribe();
