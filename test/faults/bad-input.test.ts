@@ -157,6 +157,13 @@ describe('bad input on the trigger stream (triggering service)', () => {
         assert.deepEqual(trendDocs.map((t) => t.window_start_ms), Array.from({ length: VALID_PER_BOX / 6 }, (_, s) => t0 + s * 1000));
       }
       assert.equal(await store.countMeasurements(), sentValid.length, 'no garbage stored');
+      // Kept in the bounded dead-letter store, where `makai deadletters` lists them: one per
+      // garbage message, each with its source, reason and first bytes.
+      const letters = await store.listDeadLetters();
+      assert.equal(letters.length, garbageTotal);
+      const byReason = letters.reduce((m, l) => m.set(l.reason, (m.get(l.reason) ?? 0) + 1), new Map<string, number>());
+      assert.deepEqual(byReason, sentGarbage);
+      assert.ok(letters.every((l) => l.source === 'decode' && l.preview.length <= 64 && l.at_ms > 0));
     } finally {
       await store.close();
     }
