@@ -55,6 +55,7 @@ export function storeWriter<T>(options: StoreWriterOptions<T>): (input: Observab
       let closed = false;
       let backoff = initialBackoff;
       let retryTimer: Subscription | undefined;
+      let retryPending = false;
       let outageLogged = false;
       /** Documents dropped since the last successful write: logged once when dropping starts and as a total when it ends. */
       let droppedInOverflow = 0;
@@ -65,7 +66,9 @@ export function storeWriter<T>(options: StoreWriterOptions<T>): (input: Observab
       };
 
       const pump = (): void => {
-        if (closed || writing) return;
+        // While a retry waits out its back-off, new batches only queue: they must not start an
+        // attempt of their own (under traffic that would retry at the input rate, not back off).
+        if (closed || writing || retryPending) return;
         const batch = queue[0];
         if (!batch) return finishIfDrained();
         writing = true;
@@ -103,7 +106,11 @@ export function storeWriter<T>(options: StoreWriterOptions<T>): (input: Observab
               logger.warn('store write failed; queueing and retrying with back-off', { collection: name, error: describeError(error) });
               outageLogged = true;
             }
-            retryTimer = scheduler.schedule(pump, backoff);
+            retryPending = true;
+            retryTimer = scheduler.schedule(() => {
+              retryPending = false;
+              pump();
+            }, backoff);
             backoff = Math.min(backoff * 2, maxBackoff);
           },
         );
