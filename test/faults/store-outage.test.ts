@@ -202,6 +202,7 @@ describe('store outage while traffic flows', () => {
       await waitUntil(async () => (await rig.written('measurements')) === before.length && (await rig.written('trends')) === 8, 'writes before the outage');
 
       await target.cut();
+      const cutAt = Date.now();
       const stalls = monitorEventLoopDelay({ resolution: 10 });
       stalls.enable();
       // During: 10 s of box time with a sag on both boxes.
@@ -226,6 +227,11 @@ describe('store outage while traffic flows', () => {
       // waits for a lock synchronously (busy timeout), so that wait must stay short.
       assert.ok(stalls.max < 1e9, `the event loop stalled for ${Math.round(stalls.max / 1e6)} ms during the outage`);
 
+      // Retried with back-off, however many batches arrive meanwhile: attempts k are spaced
+      // 100, 200, 400, … ms, so k ≤ 1 + log2(1 + outage / 100) (timers only ever fire late).
+      const attempts = await metric('makai_store_write_failures_total', { collection: 'measurements', retryable: 'true' });
+      const backoffBound = 1 + Math.floor(Math.log2(1 + (Date.now() - cutAt) / 100));
+      assert.ok(attempts <= backoffBound, `${attempts} write attempts in ${Date.now() - cutAt} ms: more than back-off allows (${backoffBound})`);
       await target.restore();
       const after = traffic(t0, 90, 120);
       await rig.send(after);
