@@ -67,14 +67,15 @@ async function sustainedRate(total: number, batchSize: number, write: (docs: rea
 
 /**
  * The raw driver on the same schema (indexes included), as the baseline of the SQLite store;
- * `alternativeIndex` swaps the `(box_id, timestamp_ms)` index for `(timestamp_ms, box_id)`.
+ * `boxFirstIndex` puts back the `(box_id, timestamp_ms)` index of schema version 2, to show
+ * what version 3's `(timestamp_ms, box_id)` gained.
  */
-function rawSqlite(file: string, alternativeIndex = false) {
+function rawSqlite(file: string, boxFirstIndex = false) {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   migrateSqliteSchema(db);
-  if (alternativeIndex) db.exec('DROP INDEX measurements_box_time; CREATE INDEX measurements_time_box ON measurements (timestamp_ms, box_id)');
+  if (boxFirstIndex) db.exec('DROP INDEX measurements_time_box; CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms)');
   const insert = db.prepare('INSERT INTO measurements (box_id, timestamp_ms, voltage, frequency, thd, expire_at_ms) VALUES (?, ?, ?, ?, ?, ?)');
   const many = db.transaction((docs: readonly MeasurementDoc[]) => {
     for (const d of docs) insert.run(d.box_id, d.timestamp_ms, d.voltage, d.frequency, d.thd ?? null, d.expireAt.getTime());
@@ -152,12 +153,13 @@ export const storeWriteRateScenario: BenchScenario = {
       context.report({ metric: `sqlite-batch-${size}`, unit: 'docs/s', values: store, baselineValues: raw, baseline: 'raw better-sqlite3, same schema', note: `store.insertMeasurements, batches of ${size}, fresh file per run` });
     }
 
-    // Sustained: a table that has grown. Measurements of 1000 boxes in turn land all over the
-    // (box_id, timestamp_ms) index, so every batch dirties about one index page per document.
+    // Sustained: a table that has grown. Measurements of 1000 boxes in turn would land all over
+    // a (box_id, timestamp_ms) index (schema version 2), every batch dirtying about one index
+    // page per document; the time-first index of version 3 takes them at its right edge.
     const total = smoke ? 3_000 : 300_000;
     const sustained: number[] = [];
     const sustainedRaw: number[] = [];
-    const alternative: number[] = [];
+    const boxFirst: number[] = [];
     for (let i = 0; i < runs; i++) {
       const file = join(context.tempDir, `sustained-${i}`);
       const s = await openSqliteStore({ path: `${file}-store.db` });
@@ -166,19 +168,19 @@ export const storeWriteRateScenario: BenchScenario = {
       const r = rawSqlite(`${file}-raw.db`);
       sustainedRaw.push(await sustainedRate(total, 1000, r.write));
       r.close();
-      const a = rawSqlite(`${file}-alternative.db`, true);
-      alternative.push(await sustainedRate(total, 1000, a.write));
+      const a = rawSqlite(`${file}-box-first.db`, true);
+      boxFirst.push(await sustainedRate(total, 1000, a.write));
       a.close();
     }
     const grown = `${total} documents in batches of 1000 into one file; rate over the last third`;
     context.report({ metric: 'sqlite-sustained-batch-1000', unit: 'docs/s', values: sustained, baselineValues: sustainedRaw, baseline: 'raw better-sqlite3, same schema', note: grown });
     context.report({
-      metric: 'sqlite-sustained-alternative-index',
+      metric: 'sqlite-sustained-box-first-index',
       unit: 'docs/s',
-      values: alternative,
+      values: boxFirst,
       baselineValues: sustainedRaw,
       baseline: 'raw better-sqlite3, same schema',
-      note: `raw driver with the (box_id, timestamp_ms) index replaced by (timestamp_ms, box_id): what the proposed schema change would give; ${grown}`,
+      note: `raw driver with schema version 2's (box_id, timestamp_ms) index instead of (timestamp_ms, box_id); ${grown}`,
     });
 
     const server = await mongoServer(context);

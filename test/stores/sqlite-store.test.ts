@@ -132,7 +132,7 @@ describe('sqlite store', () => {
       const indexes = db.prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all();
       assert.deepStrictEqual(
         indexes.map((i) => i.name),
-        ['box_events_event_box', 'dead_letters_newest', 'measurements_box_time', 'measurements_expire', 'trends_box_time'],
+        ['box_events_event_box', 'dead_letters_newest', 'measurements_expire', 'measurements_time_box', 'trends_box_time'],
       );
       assert.match(indexes[0]!.sql, /^CREATE UNIQUE INDEX/);
     } finally {
@@ -155,9 +155,10 @@ describe('sqlite store', () => {
     const v1 = await openSqliteStore({ path });
     await v1.insertMeasurements([{ box_id: '1', timestamp_ms: 1_700_000_000_000, voltage: 120, frequency: 60, expireAt: new Date(1_700_086_400_000) }]);
     await v1.close();
-    // Back to what version 1 wrote: no dead_letters table.
+    // Back to what version 1 wrote: no dead_letters table, measurements indexed by box first.
     const db = new Database(path);
     db.exec('DROP TABLE dead_letters');
+    db.exec('DROP INDEX measurements_time_box; CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms)');
     db.pragma('user_version = 1');
     db.close();
     const logger = new RecordingLogger();
@@ -169,6 +170,42 @@ describe('sqlite store', () => {
       assert.equal((await store.listDeadLetters()).length, 1);
     } finally {
       await store.close();
+    }
+  });
+
+  it('migrates a version 2 file to the time-first measurements index, and box queries use it', async () => {
+    const path = dir.file('v2.db');
+    const v2 = await openSqliteStore({ path });
+    const docs = [3, 1, 2].flatMap((ts) => ['a', 'b'].map((box) => measurement(1_700_000_000_000 + ts, { box_id: box })));
+    await v2.insertMeasurements(docs);
+    await v2.close();
+    const db = new Database(path);
+    db.exec('DROP INDEX measurements_time_box; CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms)');
+    db.pragma('user_version = 2');
+    db.close();
+
+    const logger = new RecordingLogger();
+    const store = await openSqliteStore({ path, logger });
+    try {
+      assert.equal(logger.records.find((r) => r.msg === 'sqlite store open')?.['migratedFrom'], 2);
+      const back = await store.queryMeasurements({ box_id: 'b', fromMs: 1_700_000_000_002 });
+      assert.deepStrictEqual(back.map((m) => [m.box_id, m.timestamp_ms]), [['b', 1_700_000_000_002], ['b', 1_700_000_000_003]]);
+      assert.equal(await store.countMeasurements({ box_id: 'a' }), 3);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(path, { readonly: true });
+    try {
+      const names = check.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'measurements' ORDER BY name").pluck().all();
+      assert.deepStrictEqual(names, ['measurements_expire', 'measurements_time_box']);
+      const plan = check
+        .prepare<[string, number], { detail: string }>('EXPLAIN QUERY PLAN SELECT * FROM measurements WHERE box_id = ? AND timestamp_ms >= ? ORDER BY timestamp_ms, rowid')
+        .all('b', 0)
+        .map((row) => row.detail)
+        .join('; ');
+      assert.match(plan, /USING INDEX measurements_time_box/);
+    } finally {
+      check.close();
     }
   });
 
