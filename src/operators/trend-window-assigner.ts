@@ -46,6 +46,9 @@ export type AcceptOutcome =
   | { readonly kind: 'merged'; readonly closed: readonly TrendWindow[] }
   | { readonly kind: 'late'; readonly late: LateMessage };
 
+/** The outcome of nearly every message; shared so the hot path allocates nothing. */
+const MERGED_NOTHING_CLOSED: AcceptOutcome = Object.freeze({ kind: 'merged', closed: Object.freeze([]) });
+
 /**
  * The start of the window holding box time `timeMs`: windows are aligned to UTC multiples of
  * `windowMs` (a 60 s window always starts on a whole minute), whatever the arrival time.
@@ -105,18 +108,15 @@ export class TrendWindowAssigner {
    * @returns The merge result with every window the message closed (ascending), or the refusal.
    */
   accept(message: TriggerMessage, nowMs: number): AcceptOutcome {
-    const boxId = String(message.id);
     const time = message.time;
     if (!Number.isFinite(time) || time < 0) {
-      return { kind: 'late', late: { reason: 'invalid-time', boxId, message } };
+      return { kind: 'late', late: { reason: 'invalid-time', boxId: String(message.id), message } };
     }
     const box = this.box(message.id);
     const startMs = windowStartOf(time, this.windowMs);
     if (startMs + this.windowMs <= box.closedUpToMs) {
-      return {
-        kind: 'late',
-        late: { reason: 'window-closed', boxId, message, windowStartMs: startMs, closedUpToMs: box.closedUpToMs },
-      };
+      const late: LateMessage = { reason: 'window-closed', boxId: String(message.id), message, windowStartMs: startMs, closedUpToMs: box.closedUpToMs };
+      return { kind: 'late', late };
     }
 
     const window = openWindow(box.open, startMs);
@@ -128,11 +128,12 @@ export class TrendWindowAssigner {
 
     if (time > box.maxTimeMs) box.maxTimeMs = time;
     const watermark = box.maxTimeMs - this.allowedLatenessMs;
-    if (watermark <= box.closedUpToMs) return { kind: 'merged', closed: [] };
+    if (watermark <= box.closedUpToMs) return MERGED_NOTHING_CLOSED;
     box.closedUpToMs = watermark;
     // The message's own window never closes here: its end is > time ≥ watermark.
     let n = 0;
     while (n < box.open.length && box.open[n]!.startMs + this.windowMs <= watermark) n += 1;
+    if (n === 0) return MERGED_NOTHING_CLOSED;
     return { kind: 'merged', closed: box.open.splice(0, n).map((w) => this.toTrendWindow(box.id, w)) };
   }
 
