@@ -23,12 +23,21 @@ export interface IsolatePluginOptions {
   readonly resetAfterMs?: number;
   /**
    * Most measurements waiting for the plugin (while it restarts, or while it is slower than
-   * the source). Beyond it the oldest waiting measurement is dropped and counted. Default 1000.
+   * the source). Beyond it the oldest waiting measurement is dropped and counted. Default
+   * {@link DEFAULT_PLUGIN_MAX_QUEUE}.
    */
   readonly maxQueue?: number;
   /** After the source completes, how long the plugin may take to finish before it is cut off. Default 5000. */
   readonly drainTimeoutMs?: number;
 }
+
+/**
+ * Default bound of a plugin's queue (about 1 MB of measurements). It must absorb what arrives
+ * while the event loop is busy elsewhere (a store batch, a major GC): at 10,000 msg/s a stall of
+ * 100 ms already queues 1000, and the old default of 1000 dropped a few hundred measurements per
+ * benchmark run, i.e. anomalies the plugin never saw (docs/benchmarks.md).
+ */
+export const DEFAULT_PLUGIN_MAX_QUEUE = 10_000;
 
 /** Measurements delivered to the plugin between checks of the drain's time budget. */
 const DRAIN_BATCH = 64;
@@ -86,7 +95,7 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
     initialBackoffMs = 1000,
     maxBackoffMs = 60_000,
     resetAfterMs = 60_000,
-    maxQueue = 1000,
+    maxQueue = DEFAULT_PLUGIN_MAX_QUEUE,
     drainTimeoutMs = 5000,
   } = options;
   for (const [field, value, min] of [

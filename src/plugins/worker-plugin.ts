@@ -4,6 +4,7 @@ import { ConfigError, describeError } from '../core/errors.js';
 import type { LogFields, Logger, LogLevel } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { EventRequest, Measurement, PluginOperator, PluginSettings } from './plugin.js';
+import { DEFAULT_PLUGIN_MAX_QUEUE } from './isolate-plugin.js';
 
 /** One box of the registry as a worker plugin sees it: `[box id, location]`. */
 export type BoxEntry = readonly [boxId: string, location: unknown];
@@ -34,7 +35,7 @@ export interface WorkerPluginOptions {
   readonly boxes?: () => Promise<readonly BoxEntry[]>;
   /** How often the worker's copy of the registry is refreshed. Default 30 000. */
   readonly boxRefreshMs?: number;
-  /** Most measurements waiting on the host for the worker; beyond it the oldest is dropped and counted. Default 1000. */
+  /** Most measurements waiting on the host for the worker; beyond it the oldest is dropped and counted. Default {@link DEFAULT_PLUGIN_MAX_QUEUE}. */
   readonly maxQueue?: number;
   /** Measurements handed to the worker that it has not finished yet. Default 64. */
   readonly maxInFlight?: number;
@@ -123,7 +124,7 @@ export async function workerPlugin(options: WorkerPluginOptions): Promise<Plugin
     name,
     scheduler = asyncScheduler,
     boxRefreshMs = 30_000,
-    maxQueue = 1000,
+    maxQueue = DEFAULT_PLUGIN_MAX_QUEUE,
     maxInFlight = 64,
     startTimeoutMs = 30_000,
   } = options;
