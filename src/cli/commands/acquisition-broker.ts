@@ -1,19 +1,12 @@
-import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { asyncScheduler } from 'rxjs';
-import { loadJsonConfig } from '../../config/load-json-config.js';
-import { Metrics } from '../../core/metrics.js';
 import { AcquisitionBroker } from '../../brokers/acquisition-broker.js';
 import {
   DEFAULT_ACQUISITION_BROKER_CONFIG_FILE,
   DEFAULT_ACQUISITION_STORE_URI,
   acquisitionBrokerConfigSchema,
-  acquisitionStoreUri,
 } from '../../brokers/acquisition-broker-config.js';
-import { openStore } from '../../stores/open-store.js';
-import { createCliLogger } from '../cli-logger.js';
-import { UsageError, type CliCommand } from '../command.js';
-import { serveBroker } from '../serve-broker.js';
+import { brokerCommand } from '../broker-command.js';
+import type { CliCommand } from '../command.js';
 
 const usage = `Usage: makai acquisition-broker [config.json] [options]
 
@@ -36,45 +29,19 @@ Options:
 
 SIGINT/SIGTERM finish the request or reply in hand, close the sockets and exit 0.`;
 
-export const command: CliCommand = {
+export const command: CliCommand = brokerCommand({
+  service: 'acquisition-broker',
   summary: 'run the acquisition broker (event numbers, box data requests and waveforms, CURVE)',
   usage,
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'metrics-address': { type: 'string' } },
+  defaultConfigFile: DEFAULT_ACQUISITION_BROKER_CONFIG_FILE,
+  schema: acquisitionBrokerConfigSchema,
+  defaultStoreUri: DEFAULT_ACQUISITION_STORE_URI,
+  create: ({ config, logger, metrics, store, rejected, observability }) => {
+    const broker = new AcquisitionBroker(config, { logger, metrics, store, scheduler: asyncScheduler, rejected });
+    // PONGs tell the health report which boxes are alive.
+    broker.activity.subscribe((a) => {
+      if (a.kind === 'pong' && a.outcome === 'recorded') observability.liveness.recordPong(a.boxId, Date.now());
     });
-    if (positionals.length > 1) throw new UsageError(`expected at most one config file, got ${positionals.length}`);
-    const file = resolve(positionals[0] ?? DEFAULT_ACQUISITION_BROKER_CONFIG_FILE);
-    const config = await loadJsonConfig(file, acquisitionBrokerConfigSchema);
-    const logger = createCliLogger(values['log-level']);
-    const metrics = new Metrics();
-    const store = await openStore(values.store ?? acquisitionStoreUri(config), {
-      logger,
-      metrics,
-      configFile: file,
-      configPath: config.store ? 'store' : 'mongo_uri',
-    });
-    const base = dirname(file);
-    return serveBroker({
-      service: 'acquisition-broker',
-      store,
-      logger,
-      metrics,
-      metricsAddress: values['metrics-address'],
-      io,
-      create: (rejected, observability) => {
-        const broker = new AcquisitionBroker(
-          { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) },
-          { logger, metrics, store, scheduler: asyncScheduler, rejected },
-        );
-        // PONGs tell the health report which boxes are alive.
-        broker.activity.subscribe((a) => {
-          if (a.kind === 'pong' && a.outcome === 'recorded') observability.liveness.recordPong(a.boxId, Date.now());
-        });
-        return broker;
-      },
-    });
+    return broker;
   },
-};
+});

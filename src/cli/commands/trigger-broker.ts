@@ -1,15 +1,8 @@
-import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { asyncScheduler } from 'rxjs';
-import { loadJsonConfig } from '../../config/load-json-config.js';
-import { Metrics } from '../../core/metrics.js';
 import { TriggerBroker } from '../../brokers/trigger-broker.js';
 import { DEFAULT_TRIGGER_BROKER_CONFIG_FILE, triggerBrokerConfigSchema } from '../../brokers/trigger-broker-config.js';
-import { openStore } from '../../stores/open-store.js';
-import type { Store } from '../../stores/store.js';
-import { createCliLogger } from '../cli-logger.js';
-import { UsageError, type CliCommand } from '../command.js';
-import { serveBroker } from '../serve-broker.js';
+import { brokerCommand } from '../broker-command.js';
+import type { CliCommand } from '../command.js';
 
 const usage = `Usage: makai trigger-broker [config.json] [options]
 
@@ -33,37 +26,12 @@ Options:
 
 SIGINT/SIGTERM close the sockets and exit 0.`;
 
-export const command: CliCommand = {
+export const command: CliCommand = brokerCommand({
+  service: 'trigger-broker',
   summary: 'run the triggering broker (box trigger stream → backend subscribers, CURVE)',
   usage,
-  async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'metrics-address': { type: 'string' } },
-    });
-    if (positionals.length > 1) throw new UsageError(`expected at most one config file, got ${positionals.length}`);
-    const file = resolve(positionals[0] ?? DEFAULT_TRIGGER_BROKER_CONFIG_FILE);
-    const config = await loadJsonConfig(file, triggerBrokerConfigSchema);
-    const logger = createCliLogger(values['log-level']);
-    const metrics = new Metrics();
-    const storeUri = values.store ?? config.store ?? config.mongo_uri;
-    const store: Store | undefined = storeUri
-      ? await openStore(storeUri, { logger, metrics, configFile: file, configPath: config.store ? 'store' : 'mongo_uri' })
-      : undefined;
-    const base = dirname(file);
-    return serveBroker({
-      service: 'trigger-broker',
-      store,
-      logger,
-      metrics,
-      metricsAddress: values['metrics-address'],
-      io,
-      create: (rejected) =>
-        new TriggerBroker(
-          { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) },
-          { logger, metrics, store, scheduler: asyncScheduler, rejected },
-        ),
-    });
-  },
-};
+  defaultConfigFile: DEFAULT_TRIGGER_BROKER_CONFIG_FILE,
+  schema: triggerBrokerConfigSchema,
+  create: ({ config, logger, metrics, store, rejected }) =>
+    new TriggerBroker(config, { logger, metrics, store, scheduler: asyncScheduler, rejected }),
+});
