@@ -10,12 +10,12 @@ import {
   Requester,
   ScriptedBox,
   createAcquisitionFixture,
-  eventRequest,
   expectedWaveform,
   sampleData,
   startBroker,
   type RunningBroker,
 } from '../helpers/acquisition-harness.js';
+import { eventRequest } from '../helpers/messages.js';
 import { garbage } from '../helpers/fault-harness.js';
 import { curveClientOptions, within } from '../helpers/zmq.js';
 

@@ -20,7 +20,8 @@ import { ensureBoxKeyPairs } from '../../src/simulator/box-key-pairs.js';
 import { openStore } from '../../src/stores/open-store.js';
 import type { Store } from '../../src/stores/store.js';
 import { opqTriggeringTopology } from '../../src/topologies/opq-triggering.js';
-import { createAcquisitionFixture, eventRequest, Requester, ScriptedBox, testSettings, type AcquisitionFixture } from '../helpers/acquisition-harness.js';
+import { createAcquisitionFixture, Requester, ScriptedBox, testSettings, type AcquisitionFixture } from '../helpers/acquisition-harness.js';
+import { eventRequest } from '../helpers/messages.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { curveClientOptions, nextEvent, sendUntil, within } from '../helpers/zmq.js';
 

@@ -134,21 +134,6 @@ export async function startBroker(
   };
 }
 
-/** A request with sensible defaults. */
-export function eventRequest(overrides: Partial<RequestEventMessage> = {}): RequestEventMessage {
-  return {
-    startTimestampMsUtc: 1_700_000_000_000,
-    endTimestampMsUtc: 1_700_000_002_000,
-    triggerType: 'VOLTAGE_SAG',
-    percentMagnitude: 8.5,
-    boxIds: [1003],
-    requestee: 'test',
-    description: 'a test event',
-    requestData: true,
-    ...overrides,
-  };
-}
-
 /** A plain PUSH to the broker's backend_pull, as the triggering service, Mauka or Health. */
 export class Requester {
   readonly socket = new zmq.Push({ linger: 0 });

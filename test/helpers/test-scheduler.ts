@@ -9,3 +9,15 @@ import { TestScheduler } from 'rxjs/testing';
 export function createTestScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => assert.deepStrictEqual(actual, expected));
 }
+
+/**
+ * Counts the scheduler actions still queued at `frame` (the probe itself is dequeued when it runs),
+ * to check that an operator leaves no timer behind. Read `count` after `run()` or a later frame.
+ */
+export function pendingActionsAt(ts: TestScheduler, frame: number): { count: number } {
+  const probe = { count: -1 };
+  ts.schedule(() => {
+    probe.count = ts.actions.length;
+  }, frame);
+  return probe;
+}

@@ -10,13 +10,13 @@ import {
   Requester,
   ScriptedBox,
   createAcquisitionFixture,
-  eventRequest,
   expectedWaveform,
   sampleData,
   startBroker,
   type AcquisitionFixture,
   type RunningBroker,
 } from '../helpers/acquisition-harness.js';
+import { eventRequest } from '../helpers/messages.js';
 import { sendUntil, within } from '../helpers/zmq.js';
 
 const WAIT_MS = 10_000;

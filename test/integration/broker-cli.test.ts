@@ -5,7 +5,8 @@ import { afterEach, describe, it } from 'node:test';
 import { writeCertificatePair } from '../../src/security/curve-certificate.js';
 import { generateCurveKeyPair } from '../../src/security/curve-key-pair.js';
 import { openStore } from '../../src/stores/open-store.js';
-import { eventRequest, Requester } from '../helpers/acquisition-harness.js';
+import { Requester } from '../helpers/acquisition-harness.js';
+import { eventRequest } from '../helpers/messages.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { within } from '../helpers/zmq.js';
 

@@ -16,11 +16,11 @@ import {
   Requester,
   ScriptedBox,
   createAcquisitionFixture,
-  eventRequest,
   expectedWaveform,
   sampleData,
   startBroker,
 } from '../helpers/acquisition-harness.js';
+import { eventRequest } from '../helpers/messages.js';
 import { createTempDir } from '../helpers/temp-dir.js';
 import { curveClientOptions, sendUntil, within } from '../helpers/zmq.js';
 

@@ -16,7 +16,8 @@ import { SimulatedFleet } from '../../src/simulator/simulated-fleet.js';
 import { DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE, cycleRms } from '../../src/simulator/waveform.js';
 import { openStore } from '../../src/stores/open-store.js';
 import type { Store } from '../../src/stores/store.js';
-import { ActivityRecorder, Requester, eventRequest, expectedWaveform } from '../helpers/acquisition-harness.js';
+import { ActivityRecorder, Requester, expectedWaveform } from '../helpers/acquisition-harness.js';
+import { eventRequest } from '../helpers/messages.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { within } from '../helpers/zmq.js';
 

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Subject } from 'rxjs';
-import type { TestScheduler } from 'rxjs/testing';
 import { ConfigError } from '../../src/core/errors.js';
 import { batchByCountOrTime } from '../../src/operators/batch-by-count-or-time.js';
-import { createTestScheduler } from '../helpers/test-scheduler.js';
-
-/** Scheduler actions still queued at `frame` (the probe itself is dequeued when it runs). */
-function pendingActionsAt(ts: TestScheduler, frame: number): { count: number } {
-  const probe = { count: -1 };
-  ts.schedule(() => {
-    probe.count = ts.actions.length;
-  }, frame);
-  return probe;
-}
+import { createTestScheduler, pendingActionsAt } from '../helpers/test-scheduler.js';
 
 describe('batchByCountOrTime', () => {
   it('should emit on maxCount or maxDelayMs after the first item, and flush the tail on complete', () => {

@@ -5,20 +5,12 @@ import { Metrics } from '../../src/core/metrics.js';
 import type { RequestEventMessage } from '../../src/protocol/messages.js';
 import { DEDUPE_REQUESTS_METRIC, dedupeRequests } from '../../src/operators/dedupe-requests.js';
 import type { RejectedRequest } from '../../src/operators/dedupe-requests.js';
+import { eventRequest } from '../helpers/messages.js';
 import { createTestScheduler } from '../helpers/test-scheduler.js';
 
-function req(start: number, end: number, requestData = true): RequestEventMessage {
-  return {
-    startTimestampMsUtc: start,
-    endTimestampMsUtc: end,
-    triggerType: 'VOLTAGE_SAG',
-    percentMagnitude: 7.5,
-    boxIds: [1, 2],
-    requestee: 'threshold',
-    description: 'voltage sag',
-    requestData,
-  };
-}
+/** Only the range and requestData matter to dedupeRequests; the rest is forwarded as is. */
+const req = (start: number, end: number, requestData = true): RequestEventMessage =>
+  eventRequest({ startTimestampMsUtc: start, endTimestampMsUtc: end, requestData });
 
 const T0 = 1_546_300_800_000;
 

@@ -6,9 +6,10 @@ import { RecordingLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { isolatePlugin, type IsolatePluginOptions } from '../../src/plugins/isolate-plugin.js';
 import type { EventRequest, Measurement, PluginOperator } from '../../src/plugins/plugin.js';
+import { triggerMessage } from '../helpers/messages.js';
 import { createTestScheduler } from '../helpers/test-scheduler.js';
 
-const m = (time: number): Measurement => ({ id: 1001, time, frequency: 60, rms: 120 });
+const m = (time: number): Measurement => triggerMessage({ time });
 const request = (measurement: Measurement): EventRequest => ({
   startTimestampMsUtc: measurement.time,
   endTimestampMsUtc: measurement.time + 1,

@@ -4,6 +4,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { thresholdPlugin } from '../../src/plugins/builtin/threshold.js';
 import { emptyBoxDirectory, type EventRequest, type Measurement, type PluginSettings } from '../../src/plugins/plugin.js';
+import { eventRequest, triggerMessage } from '../helpers/messages.js';
 import { createTestScheduler } from '../helpers/test-scheduler.js';
 
 /*
@@ -13,12 +14,10 @@ import { createTestScheduler } from '../helpers/test-scheduler.js';
  * offset by 30 ms so two boxes never share a frame.
  */
 
-const normal = { rms: 120, frequency: 60 };
-
-/** Measurements of one box every 100 ms in [from, to), values from `at(t)` over a normal grid. */
+/** Measurements of one box every 100 ms in [from, to), values from `at(t)` over normal ones (120 V, 60 Hz). */
 function series(id: number, from: number, to: number, at: (t: number) => Partial<Measurement> = () => ({})): Measurement[] {
   const out: Measurement[] = [];
-  for (let t = from; t < to; t += 100) out.push({ id, time: t, ...normal, ...at(t) });
+  for (let t = from; t < to; t += 100) out.push(triggerMessage({ id, time: t, ...at(t) }));
   return out;
 }
 
@@ -56,17 +55,9 @@ function timeline(measurements: readonly Measurement[], end?: number) {
   return { marble: marbleOf(tokens), values };
 }
 
-const request = (overrides: Partial<EventRequest>): EventRequest => ({
-  startTimestampMsUtc: 0,
-  endTimestampMsUtc: 0,
-  triggerType: 'OTHER',
-  percentMagnitude: 0,
-  boxIds: [1001],
-  requestee: 'Makai: threshold plugin',
-  description: '',
-  requestData: true,
-  ...overrides,
-});
+/** A request as the plugin sends it for box 1001; every test names the range, type, magnitude and description. */
+const request = (overrides: Partial<EventRequest>): EventRequest =>
+  eventRequest({ boxIds: [1001], requestee: 'Makai: threshold plugin', ...overrides });
 
 /**
  * Runs the plugin over `measurements` in virtual time and asserts the output: each expected

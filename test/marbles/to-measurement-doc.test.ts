@@ -9,6 +9,15 @@ const messages: Record<string, TriggerMessage> = {
   a: { id: 1001, time: T0 + 5, rms: 119.5, frequency: 59.99, thd: 0.02 },
   b: { id: 7, time: T0 + 172, rms: 120.25, frequency: 60.01 },
 };
+/** The document of `messages.a`, expiring at `expireAtMs` on the virtual clock. */
+const docA = (expireAtMs: number): MeasurementDoc => ({
+  box_id: '1001',
+  timestamp_ms: T0 + 5,
+  voltage: 119.5,
+  frequency: 59.99,
+  expireAt: new Date(expireAtMs),
+  thd: 0.02,
+});
 
 describe('toMeasurementDocs', () => {
   it('should stamp expireAt from the scheduler clock and keep the box timestamp', () => {
@@ -19,7 +28,7 @@ describe('toMeasurementDocs', () => {
       const sourceSubs = '     ^--------!';
       const expected = '       --x---y--|';
       const docs: Record<string, MeasurementDoc> = {
-        x: { box_id: '1001', timestamp_ms: T0 + 5, voltage: 119.5, frequency: 59.99, expireAt: new Date(2 + 10), thd: 0.02 },
+        x: docA(2 + 10),
         y: { box_id: '7', timestamp_ms: T0 + 172, voltage: 120.25, frequency: 60.01, expireAt: new Date(6 + 10) },
       };
       expectObservable(source.pipe(toMeasurementDocs({ ttlMs, scheduler: ts }))).toBe(expected, docs);
@@ -33,15 +42,7 @@ describe('toMeasurementDocs', () => {
       const source = hot('     --a-#', messages);
       const sourceSubs = '     ^---!';
       const expected = '       --x-#';
-      const x: MeasurementDoc = {
-        box_id: '1001',
-        timestamp_ms: T0 + 5,
-        voltage: 119.5,
-        frequency: 59.99,
-        expireAt: new Date(2 + 86_400_000),
-        thd: 0.02,
-      };
-      expectObservable(source.pipe(toMeasurementDocs({ scheduler: ts }))).toBe(expected, { x });
+      expectObservable(source.pipe(toMeasurementDocs({ scheduler: ts }))).toBe(expected, { x: docA(2 + 86_400_000) });
       expectSubscriptions(source.subscriptions).toBe(sourceSubs);
     });
   });
@@ -65,15 +66,7 @@ describe('toMeasurementDocs', () => {
       const sourceSubs = '     ^----!';
       const unsub = '          -----!';
       const expected = '       --x---';
-      const x: MeasurementDoc = {
-        box_id: '1001',
-        timestamp_ms: T0 + 5,
-        voltage: 119.5,
-        frequency: 59.99,
-        expireAt: new Date(2 + 1),
-        thd: 0.02,
-      };
-      expectObservable(source.pipe(toMeasurementDocs({ ttlMs: 1, scheduler: ts })), unsub).toBe(expected, { x });
+      expectObservable(source.pipe(toMeasurementDocs({ ttlMs: 1, scheduler: ts })), unsub).toBe(expected, { x: docA(2 + 1) });
       expectSubscriptions(source.subscriptions).toBe(sourceSubs);
     });
   });

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { from } from 'rxjs';
-import type { TestScheduler } from 'rxjs/testing';
 import { ConfigError } from '../../src/core/errors.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
 import type { TrendStats } from '../../src/stores/documents.js';
 import { TREND_LATE_MESSAGES_METRIC, trendWindow } from '../../src/operators/trend-window.js';
 import type { LateMessage, TrendWindow } from '../../src/operators/trend-window.js';
-import { createTestScheduler } from '../helpers/test-scheduler.js';
+import { createTestScheduler, pendingActionsAt } from '../helpers/test-scheduler.js';
 
 // Unless a test says otherwise, a message's box time equals its frame, so diagrams read as box time.
 function m(id: number, time: number, rms = 120, frequency = 60, thd?: number): TriggerMessage {
@@ -26,15 +25,6 @@ function w(boxId: number, windowStartMs: number, windowMs: number, count: number
 }
 
 const HZ = s(60, 60, 60);
-
-/** Scheduler actions still queued at `frame` (the probe itself is dequeued when it runs). */
-function pendingActionsAt(ts: TestScheduler, frame: number): { count: number } {
-  const probe = { count: -1 };
-  ts.schedule(() => {
-    probe.count = ts.actions.length;
-  }, frame);
-  return probe;
-}
 
 describe('trendWindow', () => {
   it('should emit a window when its box moves on and flush the open one on complete', () => {
