@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Observable, Subscription, asyncScheduler, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { ConfigError, describeError } from '../core/errors.js';
+import { startModuleWorker } from '../core/module-worker.js';
 import type { LogFields, Logger, LogLevel } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { EventRequest, Measurement, PluginOperator, PluginSettings } from './plugin.js';
@@ -316,15 +317,8 @@ export async function workerPlugin(options: WorkerPluginOptions): Promise<Plugin
   };
 }
 
-/** The worker entry next to this module: `.ts` when running from source (tsx), `.js` when built. */
 function spawnWorker(data: WorkerPluginData): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./worker-plugin-entry.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
-  // From source the worker needs tsx's loader before it can import the TypeScript entry; an
-  // eval'd bootstrap registers it in the worker only, without inheriting the parent's flags.
-  const register = fromSource ? `(await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();` : '';
-  const bootstrap = `(async () => { ${register} await import(${JSON.stringify(entry)}); })().catch((error) => { throw error; });`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: data, execArgv: [] });
+  const worker = startModuleWorker(import.meta.url, 'worker-plugin-entry', data);
   // A plugin worker never keeps the process alive by itself: the service's sockets and timers do.
   worker.unref();
   return worker;

@@ -7,6 +7,9 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { TriggerType } from '../protocol/messages.js';
 import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from './documents.js';
+import { toMeasurementColumns } from './measurement-columns.js';
+import { inlineMeasurementWriter, SqliteMeasurementThread, type MeasurementWriter, type ThreadData } from './sqlite-measurement-thread.js';
+import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
 import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
 import { isRetryableSqliteError, sqliteStoreError } from './sqlite-store-error.js';
 import type { BoxReply, BoxReplyOutcome, Store, TimeRangeQuery } from './store.js';
@@ -25,6 +28,11 @@ export interface SqliteStoreOptions {
    * back-off on their scheduler instead. Opening waits at least {@link OPEN_BUSY_TIMEOUT_MS}.
    */
   readonly busyTimeoutMs?: number;
+  /**
+   * Where measurements are written: `thread` (default for files) on a worker thread with its own
+   * connection, off the event loop; `inline` on the caller's. `:memory:` is always inline.
+   */
+  readonly measurementWrites?: 'thread' | 'inline';
 }
 
 /**
@@ -241,11 +249,14 @@ export class SqliteStore implements Store {
   /** Prepared statements for queries whose SQL depends on the filters given. */
   private readonly dynamic = new Map<string, Database.Statement>();
 
+  private readonly measurements: MeasurementWriter;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly tx: ReturnType<typeof prepareTransactions>;
 
-  private constructor(db: Database.Database, location: string, logger: Logger, metrics: Metrics | undefined) {
+  private constructor(db: Database.Database, location: string, logger: Logger, metrics: Metrics | undefined, measurements: ThreadData | 'inline') {
     this.db = db;
+    this.measurements =
+      measurements === 'inline' ? inlineMeasurementWriter(prepareMeasurementWrites(db)) : new SqliteMeasurementThread(measurements, logger);
     this.location = location;
     this.logger = logger;
     this.errors = metrics?.counter('makai_store_errors_total', 'Store operations that failed', [
@@ -292,7 +303,9 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = NORMAL');
       const from = migrateSqliteSchema(db);
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      const store = new SqliteStore(db, location, logger, options.metrics);
+      const inline = memory || options.measurementWrites === 'inline';
+      const thread = { path: location, busyTimeoutMs };
+      const store = new SqliteStore(db, location, logger, options.metrics, inline ? 'inline' : thread);
       logger.info('sqlite store open', { path: location, journal, schemaVersion: SQLITE_SCHEMA_VERSION, migratedFrom: from });
       if (!memory && journal !== 'wal') logger.warn('could not switch the SQLite journal to WAL', { path: location, journal });
       return store;
@@ -303,7 +316,11 @@ export class SqliteStore implements Store {
   }
 
   insertMeasurements(docs: readonly MeasurementDoc[]): Promise<void> {
-    return this.run('insertMeasurements', () => this.insertEach('insertMeasurements', docs, this.tx.insertMeasurements));
+    return this.run('insertMeasurements', async () => {
+      if (docs.length === 0) return;
+      const { refused, firstRefusal } = await this.measurements.insert(toMeasurementColumns(docs));
+      if (refused > 0) throw this.refusal('insertMeasurements', refused, docs.length, firstRefusal ?? 'unknown');
+    });
   }
 
   insertTrends(docs: readonly TrendDoc[]): Promise<void> {
@@ -313,7 +330,7 @@ export class SqliteStore implements Store {
   deleteExpiredMeasurements(now: Date): Promise<number> {
     return this.run('deleteExpiredMeasurements', () => {
       const ms = timeMs('deleteExpiredMeasurements', 'now', now);
-      return this.stmt.deleteExpired.run(ms).changes;
+      return this.measurements.deleteExpired(ms);
     });
   }
 
@@ -429,6 +446,8 @@ export class SqliteStore implements Store {
     this.db = undefined;
     this.dynamic.clear();
     try {
+      // The writer thread first: what was asked of it is committed before the store is closed.
+      await this.measurements.close();
       db.close();
       this.logger.debug('sqlite store closed', { path: this.location });
     } catch (error) {
@@ -436,11 +455,11 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Runs one synchronous operation, turning every failure (and use after close) into a rejected StoreError. */
-  private async run<T>(operation: string, body: () => T): Promise<T> {
+  /** Runs one operation, turning every failure (and use after close) into a rejected StoreError. */
+  private async run<T>(operation: string, body: () => T | Promise<T>): Promise<T> {
     if (this.db === undefined) throw this.fail(operation, new StoreError(operation, `store ${this.location} is closed`, false));
     try {
-      return body();
+      return await body();
     } catch (error) {
       throw this.fail(operation, error);
     }
@@ -470,16 +489,16 @@ export class SqliteStore implements Store {
     if (docs.length === 0) return;
     const refused: unknown[] = [];
     insert.immediate(docs, refused);
-    if (refused.length === 0) return;
-    this.refused?.inc({ store: 'sqlite', operation }, refused.length);
-    const first = describeError(refused[0]);
-    this.logger.warn('refused invalid documents', { operation, refused: refused.length, of: docs.length, first });
-    throw new StoreError(
-      operation,
-      `${refused.length} of ${docs.length} documents refused (the other ${docs.length - refused.length} were stored); first: ${first}`,
-      false,
-      { cause: refused[0] },
-    );
+    if (refused.length > 0) throw this.refusal(operation, refused.length, docs.length, describeError(refused[0]), refused[0]);
+  }
+
+  /** Counts and logs the refused documents of a batch; the error to reject the call with. */
+  private refusal(operation: string, refused: number, of: number, first: string, cause?: unknown): StoreError {
+    this.refused?.inc({ store: 'sqlite', operation }, refused);
+    this.logger.warn('refused invalid documents', { operation, refused, of, first });
+    return new StoreError(operation, `${refused} of ${of} documents refused (the other ${of - refused} were stored); first: ${first}`, false, {
+      cause,
+    });
   }
 
   // --- dead letters (refused input, bounded) -----------------------------------------------
@@ -533,14 +552,10 @@ function insertValid<D>(docs: readonly D[], refused: unknown[], insert: (doc: D)
 
 function prepareStatements(db: Database.Database) {
   return {
-    insertMeasurement: db.prepare<[string, number, number, number, number | null, number]>(
-      'INSERT INTO measurements (box_id, timestamp_ms, voltage, frequency, thd, expire_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
-    ),
     insertTrend: db.prepare<[string, number, number, number, string | null, string | null, string | null, string | null]>(
       `INSERT INTO trends (box_id, timestamp_ms, window_start_ms, count, voltage, frequency, thd, location)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    deleteExpired: db.prepare<[number]>('DELETE FROM measurements WHERE expire_at_ms <= ?'),
     lastEventCounter: db.prepare<[], number>("SELECT value FROM counters WHERE name = 'event_id'").pluck(),
     maxEventId: db.prepare<[], number | null>('SELECT max(event_id) FROM events').pluck(),
     setEventCounter: db.prepare<[number]>(
@@ -587,18 +602,6 @@ function prepareStatements(db: Database.Database) {
 
 function prepareTransactions(db: Database.Database, stmt: ReturnType<typeof prepareStatements>) {
   return {
-    insertMeasurements: db.transaction((docs: readonly MeasurementDoc[], refused: unknown[]) =>
-      insertValid(docs, refused, (doc) => {
-        stmt.insertMeasurement.run(
-          doc.box_id,
-          doc.timestamp_ms,
-          doc.voltage,
-          doc.frequency,
-          doc.thd ?? null,
-          timeMs('insertMeasurements', 'expireAt', doc.expireAt),
-        );
-      }),
-    ),
     insertTrends: db.transaction((docs: readonly TrendDoc[], refused: unknown[]) =>
       insertValid(docs, refused, (doc) => {
         stmt.insertTrend.run(
