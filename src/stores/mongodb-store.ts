@@ -5,6 +5,7 @@ import {
   MongoClient,
   MongoServerError,
   ObjectId,
+  type AnyBulkWriteOperation,
   type Collection,
   type Db,
   type Document,
@@ -426,12 +427,42 @@ export class MongoStore implements Store {
 
   async updateBoxStatus(status: BoxStatus): Promise<void> {
     const op = 'updateBoxStatus';
-    const set = this.validate(op, () => ({
-      box_id: typeof status.box_id === 'string' ? status.box_id : refuseBoxId(op),
-      ...(status.last_measurement_ms === undefined ? {} : { last_measurement_ms: int64(op, 'last_measurement_ms', status.last_measurement_ms) }),
-      ...(status.last_pong_ms === undefined ? {} : { last_pong_ms: int64(op, 'last_pong_ms', status.last_pong_ms) }),
-    }));
+    const set = this.validate(op, () => boxStatusSet(op, status));
     await this.run(op, () => this.boxStatus.updateOne({ box_id: status.box_id }, { $set: set }, { upsert: true }));
+  }
+
+  async updateBoxStatuses(statuses: readonly BoxStatus[]): Promise<void> {
+    const op = 'updateBoxStatuses';
+    if (this.closed) throw this.fail(op, new StoreError(op, `store ${this.location} is closed`, false));
+    const updates: AnyBulkWriteOperation[] = [];
+    const refused: unknown[] = [];
+    for (const status of statuses) {
+      try {
+        updates.push({ updateOne: { filter: { box_id: status.box_id }, update: { $set: boxStatusSet(op, status) }, upsert: true } });
+      } catch (error) {
+        refused.push(error);
+      }
+    }
+    if (updates.length > 0) {
+      await this.run(op, async () => {
+        try {
+          await this.boxStatus.bulkWrite(updates, { ordered: false });
+        } catch (error) {
+          // A network or selection failure in disguise: judge (and report) the original.
+          const inner = error instanceof MongoBulkWriteError ? bulkWrapped(error) : undefined;
+          throw inner ?? error;
+        }
+      });
+    }
+    if (refused.length === 0) return;
+    this.refused?.inc({ store: STORE, operation: op }, refused.length);
+    const first = describeError(refused[0]);
+    throw this.fail(
+      op,
+      new StoreError(op, `${refused.length} of ${statuses.length} statuses refused (the other ${statuses.length - refused.length} were stored); first: ${first}`, false, {
+        cause: refused[0],
+      }),
+    );
   }
 
   listBoxStatus(): Promise<BoxStatus[]> {
@@ -748,6 +779,15 @@ function timeout(uri: string, name: string, explicit: number | undefined, fallba
 
 function refuseBoxId(operation: string): never {
   throw new StoreError(operation, 'box_id must be a string', false);
+}
+
+/** The `$set` of a `box_status` upsert: the fields given, timestamps as int64. Throws StoreError when invalid. */
+function boxStatusSet(operation: string, status: BoxStatus): Document {
+  return {
+    box_id: typeof status.box_id === 'string' ? status.box_id : refuseBoxId(operation),
+    ...(status.last_measurement_ms === undefined ? {} : { last_measurement_ms: int64(operation, 'last_measurement_ms', status.last_measurement_ms) }),
+    ...(status.last_pong_ms === undefined ? {} : { last_pong_ms: int64(operation, 'last_pong_ms', status.last_pong_ms) }),
+  };
 }
 
 function checkLimit(operation: string, limit: number | undefined): number | undefined {

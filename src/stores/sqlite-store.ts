@@ -381,6 +381,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  updateBoxStatuses(statuses: readonly BoxStatus[]): Promise<void> {
+    return this.run('updateBoxStatuses', () => this.insertEach('updateBoxStatuses', statuses, this.tx.updateBoxStatuses));
+  }
+
   listBoxStatus(): Promise<BoxStatus[]> {
     return this.run('listBoxStatus', () => this.stmt.listStatus.all().map(statusFromRow));
   }
@@ -614,6 +618,11 @@ function prepareTransactions(db: Database.Database, stmt: ReturnType<typeof prep
           toJson(doc.thd),
           toJson(doc.location),
         );
+      }),
+    ),
+    updateBoxStatuses: db.transaction((statuses: readonly BoxStatus[], refused: unknown[]) =>
+      insertValid(statuses, refused, (status) => {
+        stmt.upsertStatus.run(status.box_id, status.last_measurement_ms ?? null, status.last_pong_ms ?? null);
       }),
     ),
     // Seeded from max(events.event_id) on every call, so numbering continues after a restart and

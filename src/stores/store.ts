@@ -50,6 +50,12 @@ export interface Store {
   upsertBox(box: BoxRecord): Promise<void>;
   /** Records liveness; fields left undefined keep their stored value. */
   updateBoxStatus(status: BoxStatus): Promise<void>;
+  /**
+   * {@link updateBoxStatus} for many boxes in one write (one transaction, one bulk write): what
+   * the liveness persister writes every period. Invalid statuses are refused (reported with a
+   * non-retryable StoreError) and the valid ones stored.
+   */
+  updateBoxStatuses(statuses: readonly BoxStatus[]): Promise<void>;
   listBoxStatus(): Promise<BoxStatus[]>;
 
   // --- reading back (CLI, tests, health) -------------------------------------------------

@@ -440,6 +440,31 @@ export function storeContract(
         ]);
       }));
 
+    it(`${name}: updates many box statuses at once, merging like single updates and refusing invalid ones`, () =>
+      withStore(async (store) => {
+        await store.updateBoxStatus({ box_id: '1', last_pong_ms: T + 5 });
+        await store.updateBoxStatuses([]);
+        await store.updateBoxStatuses([
+          { box_id: '1', last_measurement_ms: T + 10 },
+          { box_id: '2', last_measurement_ms: T + 20, last_pong_ms: T + 21 },
+        ]);
+        assert.deepStrictEqual(byBoxId(await store.listBoxStatus()), [
+          { box_id: '1', last_measurement_ms: T + 10, last_pong_ms: T + 5 },
+          { box_id: '2', last_measurement_ms: T + 20, last_pong_ms: T + 21 },
+        ]);
+        const refused = await rejectsWithStoreError(
+          () =>
+            store.updateBoxStatuses([
+              { box_id: '3', last_measurement_ms: T + 0.5 },
+              { box_id: '4', last_measurement_ms: T + 40 },
+            ]),
+          'a batch with a fractional time',
+        );
+        assert.equal(refused.retryable, false);
+        assert.match(refused.message, /1 of 2/);
+        assert.deepStrictEqual(byBoxId(await store.listBoxStatus()).slice(2), [{ box_id: '4', last_measurement_ms: T + 40 }]);
+      }));
+
     it(`${name}: keeps dead letters newest first and trims them to the newest N`, () =>
       withStore(async (store) => {
         assert.deepStrictEqual(await store.listDeadLetters(), []);
