@@ -50,6 +50,10 @@ interface MutableEntry {
   measurements: number;
   /** Whole second last written to the gauge: the gauge is set at most once a second per box. */
   gaugeSecond: number;
+  /** Whole second the entry was last moved to the most-recent end of the map. */
+  orderSecond: number;
+  /** In {@link BoxLiveness.changed} already. */
+  changed: boolean;
 }
 
 /**
@@ -83,7 +87,7 @@ export class BoxLiveness implements BoxLivenessRecorder {
   }
 
   recordMeasurement(boxId: string, boxTimeMs: number, receivedAtMs: number): void {
-    const entry = this.touch(boxId);
+    const entry = this.touch(boxId, receivedAtMs);
     entry.last_measurement_ms = receivedAtMs;
     entry.last_measurement_box_time_ms = boxTimeMs;
     entry.measurements++;
@@ -92,7 +96,7 @@ export class BoxLiveness implements BoxLivenessRecorder {
   }
 
   recordPong(boxId: string, receivedAtMs: number): void {
-    const entry = this.touch(boxId);
+    const entry = this.touch(boxId, receivedAtMs);
     entry.last_pong_ms = receivedAtMs;
     this.pongCount?.inc();
     this.seen(boxId, entry, receivedAtMs);
@@ -122,6 +126,7 @@ export class BoxLiveness implements BoxLivenessRecorder {
     for (const id of this.changed) {
       const entry = this.boxes.get(id);
       if (!entry) continue;
+      entry.changed = false;
       out.push({
         box_id: id,
         ...(entry.last_measurement_ms === undefined ? {} : { last_measurement_ms: entry.last_measurement_ms }),
@@ -132,17 +137,28 @@ export class BoxLiveness implements BoxLivenessRecorder {
     return out;
   }
 
-  /** The box's entry, moved to the most-recent end; evicts the least recent box when full. */
-  private touch(boxId: string): MutableEntry {
+  /**
+   * The box's entry, moved to the most-recent end; evicts the least recent box when full. An
+   * entry moves at most once a second: the eviction order is exact to the second, without a
+   * Map delete and insert for each of a box's six measurements a second (a tenth of the
+   * pipeline's per-message cost at 1000 boxes).
+   */
+  private touch(boxId: string, atMs: number): MutableEntry {
+    const second = Math.floor(atMs / 1000);
     let entry = this.boxes.get(boxId);
-    if (entry) {
-      this.boxes.delete(boxId);
-    } else {
-      entry = { measurements: 0, gaugeSecond: Number.NEGATIVE_INFINITY };
+    if (entry === undefined) {
+      entry = { measurements: 0, gaugeSecond: Number.NEGATIVE_INFINITY, orderSecond: second, changed: false };
       if (this.boxes.size >= this.maxBoxes) this.evictOldest();
+      this.boxes.set(boxId, entry);
+    } else if (second > entry.orderSecond) {
+      entry.orderSecond = second;
+      this.boxes.delete(boxId);
+      this.boxes.set(boxId, entry);
     }
-    this.boxes.set(boxId, entry);
-    this.changed.add(boxId);
+    if (!entry.changed) {
+      entry.changed = true;
+      this.changed.add(boxId);
+    }
     return entry;
   }
 

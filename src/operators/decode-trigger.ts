@@ -172,10 +172,20 @@ function outOfRange(field: string, value: number): DecodeError {
 
 /** True when `frame` is exactly the ASCII decimal form of `id` (no sign for ≥ 0, no padding). */
 function isDecimalOf(frame: Uint8Array, id: number): boolean {
-  const text = String(id);
-  if (frame.length !== text.length) return false;
-  for (let i = 0; i < text.length; i++) if (frame[i] !== text.charCodeAt(i)) return false;
-  return true;
+  // Digit by digit from the right, without making the string (this runs for every message).
+  if (!Number.isSafeInteger(id)) return false;
+  const start = id < 0 ? 1 : 0;
+  if (start === 1 && frame[0] !== 0x2d) return false; // '-'
+  const digits = frame.length - start;
+  if (digits < 1 || digits > 16) return false;
+  let rest = Math.abs(id);
+  for (let i = frame.length - 1; i >= start; i--) {
+    const digit = rest % 10;
+    if (frame[i] !== 0x30 + digit) return false;
+    rest = (rest - digit) / 10;
+  }
+  // All of the id's digits consumed, and no leading zero ("07" is not 7; "0" is 0).
+  return rest === 0 && (digits === 1 || frame[start] !== 0x30);
 }
 
 /** Frame 0 for a message: as text when it is short printable ASCII, else its length. */

@@ -53,6 +53,28 @@ describe('validateTrigger', () => {
     }
   });
 
+  it('should accept a box id frame exactly when it is the decimal id, for any int32 id', () => {
+    const idAndFrame = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).chain((id) =>
+      fc.tuple(
+        fc.constant(id),
+        fc.oneof(
+          fc.constant(String(id)),
+          fc.constant(`0${id}`),
+          fc.constant(String(id + 1)),
+          fc.constant(String(id).slice(1)),
+          fc.constant(String(-id)),
+          fc.stringMatching(/^-?[0-9]{0,11}$/),
+        ),
+      ),
+    );
+    fc.assert(
+      fc.property(idAndFrame, ([id, text]) => {
+        const result = validateTrigger(framesOf({ ...good, id }, text), limits);
+        assert.equal(!(result instanceof DecodeError), text === String(id), `id ${id}, frame "${text}"`);
+      }),
+    );
+  });
+
   it('should refuse NaN, infinite or negative rms and frequency, and NaN, infinite or negative thd', () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1]) {
       refusedFor(validateTrigger(framesOf({ ...good, rms: bad }), limits), 'out-of-range', 'rms');
