@@ -19,10 +19,16 @@ export interface MeasurementColumns {
   readonly values: Float64Array;
 }
 
-/** Packs documents into columns; never throws (validation is the writer's). */
-export function toMeasurementColumns(docs: readonly MeasurementDoc[]): MeasurementColumns {
+/**
+ * Packs documents into columns; never throws (validation is the writer's).
+ *
+ * @param buffer Where to put the numbers, when it is large enough (a buffer a writer thread gave
+ *   back, so batches do not leave a trail of transferred buffers for its garbage collector).
+ */
+export function toMeasurementColumns(docs: readonly MeasurementDoc[], buffer?: ArrayBuffer): MeasurementColumns {
   const boxIds = new Array<unknown>(docs.length);
-  const values = new Float64Array(docs.length * MEASUREMENT_STRIDE);
+  const length = docs.length * MEASUREMENT_STRIDE;
+  const values = buffer !== undefined && buffer.byteLength >= length * 8 ? new Float64Array(buffer, 0, length) : new Float64Array(length);
   for (let i = 0, at = 0; i < docs.length; i++, at += MEASUREMENT_STRIDE) {
     const doc = docs[i]!;
     boxIds[i] = doc.box_id;

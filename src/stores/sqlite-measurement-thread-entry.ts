@@ -60,5 +60,11 @@ port.on('message', (request: ThreadRequest) => {
     port.close();
     return;
   }
-  port.postMessage(answer(request));
+  const reply = answer(request);
+  if (request.type === 'insert') {
+    // The numbers go back to the host for its next batch.
+    port.postMessage({ ...reply, values: request.values } satisfies ThreadReply, [request.values.buffer as ArrayBuffer]);
+  } else {
+    port.postMessage(reply);
+  }
 });

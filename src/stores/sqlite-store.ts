@@ -7,7 +7,6 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { TriggerType } from '../protocol/messages.js';
 import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from './documents.js';
-import { toMeasurementColumns } from './measurement-columns.js';
 import { inlineMeasurementWriter, SqliteMeasurementThread, type MeasurementWriter, type ThreadData } from './sqlite-measurement-thread.js';
 import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
 import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
@@ -23,9 +22,10 @@ export interface SqliteStoreOptions {
   readonly metrics?: Metrics;
   /**
    * How long a call waits for another connection's write lock (ms, default
-   * {@link DEFAULT_BUSY_TIMEOUT_MS}) before it fails with a retryable StoreError. The wait blocks
-   * the event loop (better-sqlite3 is synchronous), so it is kept short: callers retry with
-   * back-off on their scheduler instead. Opening waits at least {@link OPEN_BUSY_TIMEOUT_MS}.
+   * {@link DEFAULT_BUSY_TIMEOUT_MS}) before it fails with a retryable StoreError. Except for the
+   * measurement writes on their thread, the wait blocks the event loop (better-sqlite3 is
+   * synchronous), so it is kept short: callers retry with back-off on their scheduler instead.
+   * Opening waits at least {@link OPEN_BUSY_TIMEOUT_MS}.
    */
   readonly busyTimeoutMs?: number;
   /**
@@ -227,7 +227,9 @@ function rangeWhere(query: TimeRangeQuery): { sql: string; params: unknown[] } {
 
 /**
  * The embedded default {@link Store}: one SQLite file (better-sqlite3, synchronous) holding the
- * logical OPQ collections. Several instances and several processes may share one file: writes
+ * logical OPQ collections. Measurements, the one high-rate write, go through a writer thread
+ * with a connection of its own ({@link SqliteMeasurementThread}); everything else runs on the
+ * caller's connection. Several instances and several processes may share one file: writes
  * that read first (event ids, box replies) run under `BEGIN IMMEDIATE`, and a busy file makes a
  * call wait up to `busyTimeoutMs`, then fail with a retryable StoreError.
  *
@@ -318,7 +320,7 @@ export class SqliteStore implements Store {
   insertMeasurements(docs: readonly MeasurementDoc[]): Promise<void> {
     return this.run('insertMeasurements', async () => {
       if (docs.length === 0) return;
-      const { refused, firstRefusal } = await this.measurements.insert(toMeasurementColumns(docs));
+      const { refused, firstRefusal } = await this.measurements.insert(docs);
       if (refused > 0) throw this.refusal('insertMeasurements', refused, docs.length, firstRefusal ?? 'unknown');
     });
   }

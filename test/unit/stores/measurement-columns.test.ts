@@ -14,6 +14,17 @@ describe('toMeasurementColumns', () => {
     assert.deepStrictEqual([...columns.values], [1_700_000_000_001, 119.5, 59.98, 0.031, 1_700_086_400_001, 2 ** 41 + 5, Number.NaN, 60, Number.NaN, Number.NaN]);
   });
 
+  it('packs into a given buffer when it is large enough, else into a new one', () => {
+    const doc = { box_id: '1', timestamp_ms: 5, voltage: 120, frequency: 60, expireAt: new Date(9) };
+    const large = new ArrayBuffer(8 * MEASUREMENT_STRIDE * 4);
+    const reused = toMeasurementColumns([doc, doc], large);
+    assert.equal(reused.values.buffer, large);
+    assert.equal(reused.values.length, 2 * MEASUREMENT_STRIDE);
+    assert.deepStrictEqual([...reused.values.subarray(0, MEASUREMENT_STRIDE)], [5, 120, 60, Number.NaN, 9]);
+    const small = new ArrayBuffer(8);
+    assert.notEqual(toMeasurementColumns([doc, doc], small).values.buffer, small);
+  });
+
   it('gives empty columns for an empty batch', () => {
     const columns = toMeasurementColumns([]);
     assert.equal(columns.boxIds.length, 0);
