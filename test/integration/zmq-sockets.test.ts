@@ -14,6 +14,19 @@ import { createTempDir } from '../helpers/temp-dir.js';
 
 const LIMIT = 10_000;
 
+/** Binds, retrying while the port is still held by a socket closed just before (bounded by LIMIT). */
+async function bindWhenReleased(socket: zmq.Socket, endpoint: string): Promise<void> {
+  const deadline = Date.now() + LIMIT;
+  for (;;) {
+    try {
+      return await socket.bind(endpoint);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** Subscribes `source` with an inbox; resolves the resolved endpoint once bound. */
 function bindInbox(make: (onReady: (endpoint: string) => void) => import('rxjs').Observable<Uint8Array[]>) {
   const inbox = new Inbox();
@@ -108,9 +121,11 @@ describe('ZeroMQ sources and sinks on loopback', () => {
 
     let ready: () => void = () => undefined;
     const source = zmqPuller({ endpoint, bind: true, onReady: () => ready() });
-    // Cold: building the observable opens nothing, so the endpoint is still free for another socket.
+    // Cold: building the observable opens nothing, so the endpoint is still free for another socket
+    // (once libzmq's I/O thread has released it after the first close, which happens in the
+    // background: a bind right after may still see EADDRINUSE, as the sources' own binds retry).
     const other = new zmq.Pull({ linger: 0 });
-    await other.bind(endpoint);
+    await bindWhenReleased(other, endpoint);
     other.close();
 
     // Each subscription of the same observable binds anew; each unsubscribe releases the port.
