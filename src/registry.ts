@@ -42,8 +42,13 @@ export interface TriggerSubscriptionOptions {
 export function triggerSubscription(options: TriggerSubscriptionOptions): SourceSpec<ZmqFrames> {
   return {
     kind: 'zmq-sub',
-    create: () =>
-      zmqSubscriber({ endpoint: options.endpoint, topics: options.boxes ? [...options.boxes] : [''], ...(options.curve ? { curve: options.curve } : {}) }),
+    create: (context) =>
+      zmqSubscriber({
+        endpoint: options.endpoint,
+        topics: options.boxes ? [...options.boxes] : [''],
+        metrics: context.metrics,
+        ...(options.curve ? { curve: options.curve } : {}),
+      }),
   };
 }
 

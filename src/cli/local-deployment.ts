@@ -67,6 +67,8 @@ export interface LocalDeployment {
 
 /** Pings every 5 s (the original's 13 s is fine for boxes, but a status line wants fresher PONGs). */
 const PING_INTERVAL_MS = 5000;
+/** Longest wait at stop for forwarded trigger messages to reach the triggering service. */
+const SETTLE_MS = 2000;
 
 const ORIGINAL_PORTS = { interface: 9880, backend: 9881, box_pub: 8194, box_pull: 8196, backend_pull: 9884, backend_pub: 9899 } as const;
 
@@ -192,6 +194,11 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       stop: (replyGraceMs = 3000) =>
         (stopping ??= (async () => {
           await fleet?.stop();
+          // What the broker has forwarded may still be on its way to the service: let it arrive
+          // before the service stops reading, or the last message of each box is lost.
+          const forwarded = () => metrics.value('makai_trigger_broker_messages_total', { direction: 'out' });
+          const received = () => metrics.value('makai_zmq_messages_received_total', { endpoint: settings.zmq_trigger_endpoint });
+          await waitFor(async () => (await received()) >= (await forwarded()), SETTLE_MS);
           await service.stop();
           await waitFor(() => [...replies.values()].every((boxes) => boxes.length >= boxIds.length), replyGraceMs);
           activity.unsubscribe();
@@ -220,7 +227,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** Polls `done` every 50 ms until it is true or `ms` have passed (shutdown only; never in operators). */
-async function waitFor(done: () => boolean, ms: number): Promise<void> {
+async function waitFor(done: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!(await done()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }

@@ -47,11 +47,10 @@ export function validateReceiverOptions(options: ZmqReceiverOptions): void {
  */
 export function zmqReceiver(create: () => ReadableSocket, options: ZmqReceiverOptions): Observable<ZmqFrames> {
   validateReceiverOptions(options);
-  const received = options.metrics?.counter(
-    'makai_zmq_messages_received_total',
-    'ZeroMQ messages received, by configured endpoint',
-    ['endpoint'],
-  );
+  // Labels bound once: this counts every message.
+  const received = options.metrics
+    ?.counter('makai_zmq_messages_received_total', 'ZeroMQ messages received, by configured endpoint', ['endpoint'])
+    .labels({ endpoint: options.endpoint });
   return new Observable<ZmqFrames>((subscriber) => {
     let closed = false;
     const abort = new AbortController();
@@ -72,7 +71,7 @@ export function zmqReceiver(create: () => ReadableSocket, options: ZmqReceiverOp
       options.onReady?.(endpoint);
       for await (const frames of zmqMessages(socket)) {
         if (closed) return;
-        received?.inc({ endpoint: options.endpoint });
+        received?.inc();
         subscriber.next(frames);
       }
     };
