@@ -33,9 +33,8 @@ function floors(samples: readonly MemorySample[], size: number, value: (s: Memor
 export function memoryFigures(samples: readonly MemorySample[]) {
   const warm = samples.slice(Math.floor(samples.length / 3));
   const secondHalf = samples.slice(Math.floor(samples.length / 2));
-  // Ten samples (10 s) per floor, at least six floors: with three (a 75 s run), a 10 MB wiggle
-  // between them read as 9 MB/min of growth while RSS stayed within 197-229 MB.
-  const size = Math.max(1, Math.min(10, Math.floor(secondHalf.length / 6)));
+  // Ten samples (10 s) per floor, at least three floors.
+  const size = Math.max(1, Math.min(10, Math.floor(secondHalf.length / 3)));
   return {
     peakRssMb: Math.max(...samples.map((s) => s.rssBytes)) / MB,
     warmRssMb: summarize(warm.map((s) => s.rssBytes)).median / MB,
