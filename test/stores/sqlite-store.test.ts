@@ -9,7 +9,7 @@ import { RecordingLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { EventDoc, MeasurementDoc } from '../../src/stores/documents.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite-schema.js';
-import { openSqliteStore } from '../../src/stores/sqlite-store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/stores/sqlite-store.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { storeContract } from './store-contract.js';
 
@@ -32,6 +32,20 @@ storeContract('sqlite', async () => {
 
 const T = 1_700_000_000_123;
 const isRoot = process.getuid?.() === 0;
+
+/** Turns a current-schema file back into what schema `version` (1 or 2) wrote, keeping its rows. */
+function rewindSchema(path: string, version: 1 | 2): void {
+  const db = new Database(path);
+  try {
+    // Version 3 indexed measurements by time first; 1 and 2 by box first.
+    db.exec('DROP INDEX measurements_time_box; CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms)');
+    // Version 2 added dead_letters.
+    if (version === 1) db.exec('DROP TABLE dead_letters');
+    db.pragma(`user_version = ${version}`);
+  } finally {
+    db.close();
+  }
+}
 
 function measurement(timestamp_ms: number, extra: Partial<MeasurementDoc> = {}): MeasurementDoc {
   return { box_id: '1', timestamp_ms, voltage: 120, frequency: 60, expireAt: new Date(T + 86_400_000), ...extra };
@@ -150,21 +164,22 @@ describe('sqlite store', () => {
     assert.equal(logger.records.find((r) => r.msg === 'sqlite store open')?.['migratedFrom'], SQLITE_SCHEMA_VERSION);
   });
 
-  it('migrates a version 1 file to the current schema, keeping its data', async () => {
-    const path = dir.file('v1.db');
-    const v1 = await openSqliteStore({ path });
-    await v1.insertMeasurements([{ box_id: '1', timestamp_ms: 1_700_000_000_000, voltage: 120, frequency: 60, expireAt: new Date(1_700_086_400_000) }]);
-    await v1.close();
-    // Back to what version 1 wrote: no dead_letters table, measurements indexed by box first.
-    const db = new Database(path);
-    db.exec('DROP TABLE dead_letters');
-    db.exec('DROP INDEX measurements_time_box; CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms)');
-    db.pragma('user_version = 1');
-    db.close();
+  /** A file with `docs` written in schema `version`, opened (and so migrated) by the current store. */
+  async function openMigrated(version: 1 | 2, docs: MeasurementDoc[]): Promise<{ store: SqliteStore; path: string }> {
+    const path = dir.file(`v${version}.db`);
+    const old = await openSqliteStore({ path });
+    await old.insertMeasurements(docs);
+    await old.close();
+    rewindSchema(path, version);
     const logger = new RecordingLogger();
     const store = await openSqliteStore({ path, logger });
+    assert.equal(logger.records.find((r) => r.msg === 'sqlite store open')?.['migratedFrom'], version);
+    return { store, path };
+  }
+
+  it('migrates a version 1 file to the current schema, keeping its data', async () => {
+    const { store } = await openMigrated(1, [measurement(1_700_000_000_000)]);
     try {
-      assert.equal(logger.records.find((r) => r.msg === 'sqlite store open')?.['migratedFrom'], 1);
       assert.equal(await store.countMeasurements(), 1);
       await store.insertDeadLetters([{ source: 'decode', reason: 'truncated', detail: 'x', preview: '0a', at_ms: 1 }]);
       assert.equal((await store.listDeadLetters()).length, 1);
@@ -174,20 +189,9 @@ describe('sqlite store', () => {
   });
 
   it('migrates a version 2 file to the time-first measurements index, and box queries use it', async () => {
-    const path = dir.file('v2.db');
-    const v2 = await openSqliteStore({ path });
     const docs = [3, 1, 2].flatMap((ts) => ['a', 'b'].map((box) => measurement(1_700_000_000_000 + ts, { box_id: box })));
-    await v2.insertMeasurements(docs);
-    await v2.close();
-    const db = new Database(path);
-    db.exec('DROP INDEX measurements_time_box; CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms)');
-    db.pragma('user_version = 2');
-    db.close();
-
-    const logger = new RecordingLogger();
-    const store = await openSqliteStore({ path, logger });
+    const { store, path } = await openMigrated(2, docs);
     try {
-      assert.equal(logger.records.find((r) => r.msg === 'sqlite store open')?.['migratedFrom'], 2);
       const back = await store.queryMeasurements({ box_id: 'b', fromMs: 1_700_000_000_002 });
       assert.deepStrictEqual(back.map((m) => [m.box_id, m.timestamp_ms]), [['b', 1_700_000_000_002], ['b', 1_700_000_000_003]]);
       assert.equal(await store.countMeasurements({ box_id: 'a' }), 3);
