@@ -56,8 +56,3 @@ export const acquisitionBrokerConfigSchema = z
   .strict();
 
 export type AcquisitionBrokerConfig = z.output<typeof acquisitionBrokerConfigSchema>;
-
-/** The store a config selects: `store`, else `mongo_uri`, else {@link DEFAULT_ACQUISITION_STORE_URI}. */
-export function acquisitionStoreUri(config: Pick<AcquisitionBrokerConfig, 'store' | 'mongo_uri'>): string {
-  return config.store ?? config.mongo_uri ?? DEFAULT_ACQUISITION_STORE_URI;
-}

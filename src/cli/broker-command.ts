@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Observer } from 'rxjs';
 import type { z } from 'zod';
 import { loadJsonConfig } from '../config/load-json-config.js';
+import { chooseStore, type StoreField } from '../config/store-choice.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import type { Rejection } from '../core/rejection.js';
@@ -84,12 +85,13 @@ export function brokerCommand<
       const config: z.output<S> = await loadJsonConfig(file, options.schema);
       const logger = createCliLogger(values['log-level']);
       const metrics = new Metrics();
-      const storeUri = values.store ?? config.store ?? config.mongo_uri ?? options.defaultStoreUri;
+      const fields: StoreField[] = [['store', config.store], ['mongo_uri', config.mongo_uri]];
+      const choice = chooseStore(values.store, file, fields, options.defaultStoreUri);
       // As before the commands shared this: an empty URI means no store only where a store is optional.
       const store = (
-        storeUri === undefined || (storeUri === '' && options.defaultStoreUri === undefined)
+        choice === undefined || (choice.uri === '' && options.defaultStoreUri === undefined)
           ? undefined
-          : await openStore(storeUri, { logger, metrics, configFile: file, configPath: config.store ? 'store' : 'mongo_uri' })
+          : await openStore(choice.uri, { logger, metrics, ...choice })
       ) as BrokerStore<D>;
       const base = dirname(file);
       const resolved = { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) };

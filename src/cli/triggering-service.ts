@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { describeError } from '../core/errors.js';
+import type { StoreChoice } from '../config/store-choice.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { startServiceObservability, type ServiceObservability } from '../observability/service-observability.js';
@@ -13,6 +14,8 @@ import type { LoadedTopology } from './load-topology.js';
 export interface TriggeringServiceOptions {
   readonly loaded: LoadedTopology;
   readonly storeUri: string;
+  /** Where `storeUri` came from (see {@link chooseStore}), so a URI the store refuses is reported there. */
+  readonly storeFrom?: Pick<StoreChoice, 'configFile' | 'configPath'>;
   /** An already open store to use instead of opening `storeUri` (the caller keeps owning it). */
   readonly store?: Store;
   readonly logger: Logger;
@@ -48,7 +51,7 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
   const logger = options.logger.child({ component: 'service.triggering' });
   const ownsStore = options.store === undefined;
   const store =
-    options.store ?? (await openStore(options.storeUri, { logger, metrics, ...(options.loaded.file ? { configFile: options.loaded.file } : {}) }));
+    options.store ?? (await openStore(options.storeUri, { logger, metrics, ...options.storeFrom }));
   const observabilityAddress = options.observabilityAddress ?? options.loaded.settings.metrics_address;
   const observability = await startServiceObservability({
     service: 'triggering',

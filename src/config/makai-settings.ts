@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { StoreField } from './store-choice.js';
 import { durationField, endpointField, positiveInt } from './zod-fields.js';
 
 /**
@@ -89,9 +90,10 @@ export const makaiSettingsSchema = z
 
 export type MakaiSettings = z.output<typeof makaiSettingsSchema>;
 
-/** The store a settings file selects: `store`, else `mongo_host`/`mongo_port`, else the embedded default. */
-export function storeUriOf(settings: MakaiSettings, defaultUri: string): string {
-  if (settings.store) return settings.store;
-  if (settings.mongo_host) return `mongodb://${settings.mongo_host}:${settings.mongo_port ?? 27017}`;
-  return defaultUri;
+/** Where a settings file names its store, in precedence order: `store`, then `mongo_host`/`mongo_port`. */
+export function storeFieldsOf(settings: MakaiSettings): StoreField[] {
+  return [
+    ['store', settings.store || undefined],
+    ['mongo_host', settings.mongo_host ? `mongodb://${settings.mongo_host}:${settings.mongo_port ?? 27017}` : undefined],
+  ];
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { describeError } from '../../core/errors.js';
-import { storeUriOf } from '../../config/makai-settings.js';
+import { storeFieldsOf } from '../../config/makai-settings.js';
+import { chooseStore } from '../../config/store-choice.js';
 import { createCliLogger } from '../cli-logger.js';
 import { UsageError, type CliCommand } from '../command.js';
 import { loadTopology } from '../load-topology.js';
@@ -41,9 +42,11 @@ export const command: CliCommand = {
     if (!Number.isFinite(deadline) || deadline <= 0) throw new UsageError('--stop-deadline must be a positive number of ms');
     const logger = createCliLogger(values['log-level']);
     const loaded = await loadTopology(positionals[0]);
+    const store = chooseStore(values.store, loaded.file, storeFieldsOf(loaded.settings), DEFAULT_STORE_URI);
     const service = await startTriggeringService({
       loaded,
-      storeUri: values.store ?? storeUriOf(loaded.settings, DEFAULT_STORE_URI),
+      storeUri: store.uri,
+      storeFrom: store,
       logger,
       ...(values['metrics-address'] ? { observabilityAddress: values['metrics-address'] } : {}),
     });

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  DEFAULT_ACQUISITION_STORE_URI,
-  acquisitionBrokerConfigSchema,
-  acquisitionStoreUri,
-} from '../../../src/brokers/acquisition-broker-config.js';
+import { acquisitionBrokerConfigSchema } from '../../../src/brokers/acquisition-broker-config.js';
 import { triggerBrokerConfigSchema } from '../../../src/brokers/trigger-broker-config.js';
 import { parseConfig } from '../../../src/config/load-json-config.js';
 import { ConfigError } from '../../../src/core/errors.js';
@@ -52,18 +48,13 @@ describe('acquisitionBrokerConfigSchema', () => {
     mongo_uri: 'mongodb://localhost:27017',
   };
 
-  it('should accept the original file and select MongoDB from mongo_uri', () => {
+  it('should accept the original file', () => {
     const config = parseConfig(original, acquisitionBrokerConfigSchema, 'acq.json');
     assert.equal(config.box_pub, 'tcp://*:8194');
     assert.equal(config.max_event_window, 600_000);
     assert.equal(config.ping_interval, 13_000);
     assert.equal(config.max_frame_bytes, 1_048_576);
-    assert.equal(acquisitionStoreUri(config), 'mongodb://localhost:27017');
-  });
-
-  it('should prefer store over mongo_uri and default to the embedded store', () => {
-    assert.equal(acquisitionStoreUri(parseConfig({ ...original, store: 'sqlite:/tmp/x.db' }, acquisitionBrokerConfigSchema)), 'sqlite:/tmp/x.db');
-    assert.equal(acquisitionStoreUri(parseConfig({}, acquisitionBrokerConfigSchema)), DEFAULT_ACQUISITION_STORE_URI);
+    assert.equal(config.mongo_uri, 'mongodb://localhost:27017');
   });
 
   it('should read durations in the house forms', () => {
