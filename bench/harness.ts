@@ -56,6 +56,8 @@ export interface BenchOptions {
   readonly smoke: boolean;
   /** The long variants (scale-boxes for 5 minutes). */
   readonly long: boolean;
+  /** scale-boxes for this many minutes (over `long`): to see whether RSS levels off. */
+  readonly minutes?: number | undefined;
   /** Run the pipeline's receiver under `node --cpu-prof` and summarise the hotspots. */
   readonly profile: boolean;
   /** Overrides every scenario's number of runs. */

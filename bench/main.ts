@@ -28,6 +28,7 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.description}`).join('\n')}
 
 Options:
   --long        long variants (scale-boxes for 5 minutes instead of 75 s)
+  --minutes N   scale-boxes for N minutes (RSS levels off after about 8; see docs/benchmarks.md)
   --profile     run the first direct pipeline run of "throughput" under node --cpu-prof and
                 print its hotspots (profiles in bench/results/profiles/)
   --runs N      runs per scenario (default: 5 ceiling, 3 throughput/latency/store, 1 scale-boxes)
@@ -43,6 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
       profile: { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       runs: { type: 'string' },
+      minutes: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -53,9 +55,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const runs = values.runs === undefined ? undefined : Number(values.runs);
   if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1)) throw new Error(`--runs must be a whole number >= 1, got ${values.runs}`);
+  const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+  if (minutes !== undefined && !(minutes > 0 && minutes <= 600)) throw new Error(`--minutes must be a number of minutes in (0, 600], got ${values.minutes}`);
   const scenarios = selectScenarios(SCENARIOS, positionals);
   const results = await runBench(scenarios, {
-    options: { smoke: values.smoke, long: values.long, profile: values.profile, runs },
+    options: { smoke: values.smoke, long: values.long, minutes, profile: values.profile, runs },
     resultsFile: values.out ?? DEFAULT_RESULTS,
   });
   process.stderr.write(`[bench] ${results.figures.length} figures in ${results.durationSeconds} s → ${values.out ?? DEFAULT_RESULTS}\n`);

@@ -50,18 +50,18 @@ export function memoryFigures(samples: readonly MemorySample[]) {
 
 /**
  * Scenario 4: 10,000 boxes at 6 Hz (60k msg/s) into the triggering service for 75 s (5 min with
- * `--long`): RSS over time, bytes per box, event-loop delay, and whether memory plateaus.
+ * `--long`, N with `--minutes N`): RSS over time, bytes per box, event-loop delay, and whether memory plateaus.
  * Box time starts 5 s before a minute boundary, so every box's 1-minute trend window closes
  * (and the next one opens) during the run.
  */
 export const scaleBoxesScenario: BenchScenario = {
   name: 'scale-boxes',
-  description: '10,000 boxes at 6 Hz (60k msg/s) for 75 s (--long: 5 min): RSS over time, bytes per box, event-loop delay p99, plateau',
+  description: '10,000 boxes at 6 Hz (60k msg/s) for 75 s (--long: 5 min, --minutes N): RSS over time, bytes per box, event-loop delay p99, plateau',
   async run(context) {
-    const { smoke, long } = context.options;
+    const { smoke, long, minutes } = context.options;
     const boxes = smoke ? 500 : 10_000;
     const rate = boxes * 6;
-    const durationMs = smoke ? 2_000 : long ? 300_000 : 75_000;
+    const durationMs = smoke ? 2_000 : minutes !== undefined ? minutes * 60_000 : long ? 300_000 : 75_000;
     const runs = context.runs(1);
     const figures: ReturnType<typeof memoryFigures>[] = [];
     const achieved: number[] = [];
@@ -99,6 +99,7 @@ export const scaleBoxesScenario: BenchScenario = {
         ...f,
         receiverCpu: result.receiverCpu,
         rssMb: result.samples.map((s) => Math.round(s.rssBytes / MB)),
+        rssFloorPerMinuteMb: floors(result.samples, 60, (s) => s.rssBytes).map((p) => Math.round(p.y)),
       });
     }
     const note = `${boxes} boxes, ${runs} run(s) of ${durationMs / 1000} s; warm = after the first third of the run`;
