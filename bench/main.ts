@@ -28,7 +28,7 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.description}`).join('\n')}
 
 Options:
   --long        long variants (scale-boxes for 5 minutes instead of 75 s)
-  --minutes N   scale-boxes for N minutes (RSS levels off after about 8; see docs/benchmarks.md)
+  --minutes N   scale-boxes for N minutes (RSS levels off after about 6; see docs/benchmarks.md)
   --profile     run the first direct pipeline run of "throughput" under node --cpu-prof and
                 print its hotspots (profiles in bench/results/profiles/)
   --runs N      runs per scenario (default: 5 ceiling, 3 throughput/latency/store, 1 scale-boxes)

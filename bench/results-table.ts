@@ -15,8 +15,10 @@ const cell = (value: number | null | undefined): string => (value === null || va
 /** One Markdown row per figure, grouped by scenario. */
 export function resultsTable(results: BenchResults): string {
   const m = results.machine;
+  const { minutes, long } = results.options;
+  const variant = minutes !== undefined ? ` (--minutes ${minutes})` : long ? ' (--long)' : '';
   const lines = [
-    `Run ${results.startedAt}, ${results.durationSeconds} s in all${results.options.minutes !== undefined ? ` (--minutes ${results.options.minutes})` : results.options.long ? ' (--long)' : ''}. Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; 1-minute load average ${m.loadAverageStart} at the start, ${m.loadAverageEnd ?? '?'} at the end (the machine is shared).`,
+    `Run ${results.startedAt}, ${results.durationSeconds} s in all${variant}. Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; 1-minute load average ${m.loadAverageStart} at the start, ${m.loadAverageEnd ?? '?'} at the end (the machine is shared).`,
     '',
     '| scenario | metric | median | min – max | runs | ratio (baseline) | target | met |',
     '|---|---|---:|---:|---:|---|---|---|',

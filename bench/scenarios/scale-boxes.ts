@@ -50,7 +50,8 @@ export function memoryFigures(samples: readonly MemorySample[]) {
 
 /**
  * Scenario 4: 10,000 boxes at 6 Hz (60k msg/s) into the triggering service for 75 s (5 min with
- * `--long`, N with `--minutes N`): RSS over time, bytes per box, event-loop delay, and whether memory plateaus.
+ * `--long`, N with `--minutes N`): RSS over time, bytes per box, event-loop delay, and whether
+ * memory plateaus.
  * Box time starts 5 s before a minute boundary, so every box's 1-minute trend window closes
  * (and the next one opens) during the run.
  */

@@ -91,7 +91,7 @@ export function brokerCommand<
       const store = (
         choice === undefined || (choice.uri === '' && options.defaultStoreUri === undefined)
           ? undefined
-          : await openStore(choice.uri, { logger, metrics, ...choice })
+          : await openStore(choice.uri, { logger, metrics, ...choice.origin })
       ) as BrokerStore<D>;
       const base = dirname(file);
       const resolved = { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) };

@@ -1,6 +1,6 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { describeError } from '../core/errors.js';
-import type { StoreChoice } from '../config/store-choice.js';
+import type { StoreOrigin } from '../config/store-choice.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
 import { startServiceObservability, type ServiceObservability } from '../observability/service-observability.js';
@@ -15,7 +15,7 @@ export interface TriggeringServiceOptions {
   readonly loaded: LoadedTopology;
   readonly storeUri: string;
   /** Where `storeUri` came from (see {@link chooseStore}), so a URI the store refuses is reported there. */
-  readonly storeFrom?: Pick<StoreChoice, 'configFile' | 'configPath'>;
+  readonly storeFrom?: StoreOrigin;
   /** An already open store to use instead of opening `storeUri` (the caller keeps owning it). */
   readonly store?: Store;
   readonly logger: Logger;

@@ -46,7 +46,7 @@ export const command: CliCommand = {
     const service = await startTriggeringService({
       loaded,
       storeUri: store.uri,
-      storeFrom: store,
+      storeFrom: store.origin,
       logger,
       ...(values['metrics-address'] ? { observabilityAddress: values['metrics-address'] } : {}),
     });
