@@ -20,13 +20,14 @@ import { fileURLToPath } from 'node:url';
 import { Observable } from 'rxjs';
 import { startTriggeringService } from '../src/cli/triggering-service.js';
 import { parseConfig } from '../src/config/load-json-config.js';
-import { makaiSettingsSchema } from '../src/config/makai-settings.js';
+import { makaiSettingsSchema, topologyOptionsOf } from '../src/config/makai-settings.js';
+import { defineSource } from '../src/component.js';
 import { createJsonLogger } from '../src/core/logger.js';
 import { Metrics } from '../src/core/metrics.js';
 import { encodeTriggerMessage } from '../src/protocol/trigger-message-codec.js';
 import { openStore } from '../src/stores/open-store.js';
 import type { Topology } from '../src/topology.js';
-import { opqTriggeringTopology } from '../src/topologies/opq-triggering.js';
+import { defaultTopology } from '../src/cli/load-topology.js';
 import { monotonicMs } from './child-process.js';
 
 const BOXES = 1000;
@@ -44,6 +45,15 @@ function triggerFrames(count: number): Uint8Array[][] {
 }
 
 /** Emits the frames in chunks, yielding between them; records when the first one went out. */
+/** A source node that replays the prepared frames, in place of the trigger subscription. */
+const preparedFrames = defineSource<unknown, { frames: readonly Uint8Array[][]; started: { atMs: number } }, never, Uint8Array[]>({
+  kind: 'prepared-frames',
+  summary: 'the prepared frames, as fast as they are taken',
+  resources: [],
+  validate: (options) => options as { frames: readonly Uint8Array[][]; started: { atMs: number } },
+  create: ({ frames, started }) => framesSource(frames, started),
+});
+
 function framesSource(frames: readonly Uint8Array[][], started: { atMs: number }): Observable<Uint8Array[]> {
   return new Observable((subscriber) => {
     let next = 0;
@@ -67,11 +77,11 @@ async function runOnce(frames: readonly Uint8Array[][], dir: string) {
     makaiSettingsSchema,
   );
   const started = { atMs: 0 };
-  const real = opqTriggeringTopology(settings);
+  const real = await defaultTopology(topologyOptionsOf(settings));
   // The same nodes, but the trigger subscription reads the prepared frames.
   const topology: Topology = {
     ...real,
-    nodes: real.nodes.map((node) => (node.type === 'source' && node.id === 'trigger' ? { ...node, spec: { kind: 'frames', create: () => framesSource(frames, started) } } : node)),
+    nodes: real.nodes.map((node) => (node.type === 'source' && node.id === 'trigger' ? { ...node, spec: preparedFrames(), checked: { frames, started } } : node)),
   };
   const logger = createJsonLogger({ level: 'error', now: Date.now });
   const metrics = new Metrics();

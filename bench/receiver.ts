@@ -8,7 +8,8 @@ import { startTriggeringService, type TriggeringService } from '../src/cli/trigg
 import { decodeTriggerMessage } from '../src/protocol/codec.js';
 import { openStore } from '../src/stores/open-store.js';
 import type { Store } from '../src/stores/store.js';
-import { opqTriggeringTopology } from '../src/topologies/opq-triggering.js';
+import { defaultTopology } from '../src/cli/load-topology.js';
+import { topologyOptionsOf } from '../src/config/makai-settings.js';
 import { monotonicMs, serveParent, tellParent } from './child-process.js';
 
 /**
@@ -184,7 +185,7 @@ async function startService(config: Extract<ReceiverConfig, { mode: 'service' }>
   const metrics = new Metrics();
   const store: Store = await openStore(config.storeUri, { logger, metrics });
   const service: TriggeringService = await startTriggeringService({
-    loaded: { topology: opqTriggeringTopology(settings), settings, baseDir: process.cwd(), file: undefined },
+    loaded: { topology: await defaultTopology(topologyOptionsOf(settings)), settings, baseDir: process.cwd(), file: undefined },
     storeUri: config.storeUri,
     store,
     logger,

@@ -1,32 +1,54 @@
 /**
- * The default Makai topology, written out as a file to copy and edit: `makai run config/topology.ts`.
- * It is the original triggering service (spec §5) with the original's shipped settings, plus the
- * built-in threshold plugin (the original shipped none that worked).
+ * The default Makai topology: the original triggering service (spec §5) as a block diagram.
+ * `makai run` with no file runs it; `makai run makai.json` maps the original JSON config onto
+ * its options; copy it and edit it to make your own (`makai run my-topology.ts`).
+ *
+ * ```
+ * trigger SUB ─► decode ─┬─► box liveness                  (per-box last seen, for /health)
+ *                        ├─► measurement store             (batched, 24 h TTL, expiry sweep)
+ *                        ├─► trends ─► trend store          (1-minute event-time windows)
+ *                        └─► plugin… ─► dedupe ─► acquisition PUSH
+ * decode.rejections + trends.late ─► dead letters         (counted, logged, kept)
+ * ```
  */
-import { defineTopology } from '../src/topology.js';
 import {
   acquisitionPush,
+  boxLiveness,
+  deadLetters,
   decodeTriggers,
   dedupe,
+  defineTopology,
   measurementStore,
   plugin,
   trendStore,
   trends,
   triggerSubscription,
-} from '../src/registry.js';
+  type OpqTriggeringOptions,
+  type Topology,
+} from 'makai';
 
-export default defineTopology('opq-triggering', ({ source, pipe, merge, sink }) => {
-  const frames = source('trigger', triggerSubscription({ endpoint: 'tcp://127.0.0.1:9881' }));
-  const measurements = pipe('decode', frames, decodeTriggers());
+export function opqTriggering(options: OpqTriggeringOptions = {}): Topology {
+  const plugins = options.plugins ?? [{ plugin: 'threshold' }];
+  return defineTopology('opq-triggering', ({ source, pipe, merge, sink }) => {
+    const frames = source('trigger', triggerSubscription({ endpoint: options.triggerEndpoint ?? 'tcp://127.0.0.1:9881' }));
+    const measurements = pipe('decode', frames, decodeTriggers());
+    sink('box-liveness', measurements, boxLiveness());
+    sink('measurement-store', measurements, measurementStore(options.measurements));
 
-  sink('measurement-store', measurements, measurementStore({ ttlMs: 24 * 3_600_000, batchSize: 1000, flushMs: 1000 }));
+    const windows = pipe('trends', measurements, trends(options.trends));
+    sink('trend-store', windows, trendStore());
 
-  const windows = pipe('trends', measurements, trends({ windowMs: 60_000, graceMs: 5_000 }));
-  sink('trend-store', windows, trendStore());
+    if (plugins.length > 0) {
+      const requests = merge(
+        'plugins',
+        plugins.map((entry, index) => pipe(`plugin-${index}`, measurements, plugin(entry), options.pluginOrigins?.[index])),
+      );
+      const fresh = pipe('dedupe', requests, dedupe({ expiration: options.requestExpiration ?? '30m' }));
+      sink('acquisition', fresh, acquisitionPush({ endpoint: options.acquisitionEndpoint ?? 'tcp://127.0.0.1:9884' }));
+    }
 
-  const requests = merge('plugins', [
-    pipe('threshold', measurements, plugin({ plugin: 'threshold', voltagePercent: 5, frequencyPercent: 0.5, thdPercent: 5 }, { field: 'threshold' })),
-  ]);
-  const fresh = pipe('dedupe', requests, dedupe({ expirationMs: 1_800_000 }));
-  sink('acquisition', fresh, acquisitionPush({ endpoint: 'tcp://127.0.0.1:9884' }));
-});
+    sink('dead-letters', merge('refused', [measurements.rejections, windows.late]), deadLetters());
+  });
+}
+
+export default opqTriggering();

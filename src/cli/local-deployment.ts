@@ -17,7 +17,8 @@ import type { Scenario } from '../simulator/scenario.js';
 import { SimulatedFleet } from '../simulator/simulated-fleet.js';
 import { openStore } from '../stores/open-store.js';
 import type { Store } from '../stores/store.js';
-import { opqTriggeringTopology } from '../topologies/opq-triggering.js';
+import { topologyOptionsOf } from '../config/makai-settings.js';
+import { defaultTopology } from './load-topology.js';
 import { startTriggeringService, type TriggeringService } from './triggering-service.js';
 
 /** The whole OPQ server side on one machine: what `makai up` runs. */
@@ -148,7 +149,7 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       makaiSettingsSchema,
     );
     const service: TriggeringService = await startTriggeringService({
-      loaded: { topology: opqTriggeringTopology(settings), settings, baseDir: dataDir, file: undefined },
+      loaded: { topology: await defaultTopology(topologyOptionsOf(settings)), settings, baseDir: dataDir, file: undefined },
       storeUri: store.location,
       store,
       logger,

@@ -1,18 +1,21 @@
-import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { describeError } from '../core/errors.js';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { StoreOrigin } from '../config/store-choice.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
-import { startServiceObservability, type ServiceObservability } from '../observability/service-observability.js';
+import { BoxLiveness } from '../observability/box-liveness.js';
+import { createHealthCheck, type HealthReport } from '../observability/health.js';
+import { startObservabilityServer, type ObservabilityServer } from '../observability/http-endpoint.js';
+import { isPrepared, prepareTopology } from '../prepare-topology.js';
 import { startTopology } from '../runtime.js';
-import { deadLetterLog } from '../sinks/dead-letter-log.js';
 import { StoreBoxDirectory } from '../stores/box-directory.js';
 import { openStore } from '../stores/open-store.js';
 import type { Store } from '../stores/store.js';
+import type { Topology } from '../topology.js';
 import type { LoadedTopology } from './load-topology.js';
 
 export interface TriggeringServiceOptions {
-  readonly loaded: LoadedTopology;
+  /** The topology (prepared by `loadTopology`, or a plain one, prepared here) and its settings. */
+  readonly loaded: Omit<LoadedTopology, 'topology'> & { readonly topology: Topology };
   readonly storeUri: string;
   /** Where `storeUri` came from (see {@link chooseStore}), so a URI the store refuses is reported there. */
   readonly storeFrom?: StoreOrigin;
@@ -21,8 +24,6 @@ export interface TriggeringServiceOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly scheduler?: SchedulerLike;
-  /** How often expired measurements are deleted (the SQLite store has no TTL index). */
-  readonly expirySweepMs?: number;
   /**
    * `host:port` of the `/metrics` + `/health` endpoint (port 0: a free one, see
    * `observability.url`). Default: the settings' `metrics_address`; no endpoint when neither is set.
@@ -30,11 +31,20 @@ export interface TriggeringServiceOptions {
   readonly observabilityAddress?: string;
 }
 
+/** What the service shows of itself: `/health` and the endpoint's address. */
+export interface TriggeringObservability {
+  /** Per-box last seen, fed by the topology's `box-liveness` node. */
+  readonly liveness: BoxLiveness;
+  /** A fresh health report (what `/health` serves). */
+  readonly health: () => Promise<HealthReport>;
+  /** Base URL of the endpoint, when an address was given. */
+  readonly url: string | undefined;
+}
+
 export interface TriggeringService {
   readonly store: Store;
   readonly metrics: Metrics;
-  /** Box liveness, kept dead letters, health check, and the endpoint's `url` when one listens. */
-  readonly observability: ServiceObservability;
+  readonly observability: TriggeringObservability;
   /** Resolves when the topology has finished on its own; rejects on a fatal error. */
   readonly done: Promise<void>;
   /** Flushes windows and batches, closes sockets and the store. Resolves false if the deadline cut it short. */
@@ -42,82 +52,60 @@ export interface TriggeringService {
 }
 
 /**
- * The triggering service as a value: opens the store and the box registry, starts the
- * topology, and sweeps expired measurements. Used by `makai run` and `makai up`.
+ * The triggering service as a value: the composition root of a topology. It opens what the
+ * topology's nodes declare they need (the store, the box registry, the liveness tracker), the
+ * `/metrics` + `/health` endpoint, and starts the topology; everything else (dead letters, the
+ * expiry sweep, box status) is a node of the topology. Used by `makai run` and `makai up`.
  */
 export async function startTriggeringService(options: TriggeringServiceOptions): Promise<TriggeringService> {
   const scheduler = options.scheduler ?? asyncScheduler;
   const metrics = options.metrics ?? new Metrics();
   const logger = options.logger.child({ component: 'service.triggering' });
+  const { loaded } = options;
+  // Every check first: nothing is opened for a topology that would be refused.
+  const topology =
+    isPrepared(loaded.topology)
+      ? loaded.topology
+      : await prepareTopology(loaded.topology, { baseDir: loaded.baseDir, logger, ...(loaded.file ? { file: loaded.file } : {}) });
+
   const ownsStore = options.store === undefined;
-  const store =
-    options.store ?? (await openStore(options.storeUri, { logger, metrics, ...options.storeFrom }));
-  const observabilityAddress = options.observabilityAddress ?? options.loaded.settings.metrics_address;
-  const observability = await startServiceObservability({
-    service: 'triggering',
-    metrics,
-    logger,
-    scheduler,
-    store,
-    ...(observabilityAddress !== undefined ? { address: observabilityAddress } : {}),
-  }).catch(async (error: unknown) => {
-    if (ownsStore) await store.close();
-    throw error;
-  });
-  const boxes = new StoreBoxDirectory({ store, refreshMs: options.loaded.settings.box_registry_refresh, scheduler, logger });
-  await boxes.start();
-
-  const sweepMs = options.expirySweepMs ?? 60_000;
-  let sweep: Subscription | undefined;
-  const sweepExpired = (): void => {
-    sweep = scheduler.schedule(() => {
-      store.deleteExpiredMeasurements(new Date(scheduler.now())).then(
-        (deleted) => deleted > 0 && logger.debug('deleted expired measurements', { deleted }),
-        (error: unknown) => logger.warn('could not delete expired measurements', { error: describeError(error) }),
-      ).finally(() => sweep && sweepExpired());
-    }, sweepMs);
+  const store = options.store ?? (await openStore(options.storeUri, { logger, metrics, ...options.storeFrom }));
+  const closers: (() => Promise<void> | void)[] = ownsStore ? [() => store.close()] : [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close();
   };
-  sweepExpired();
-
-  const rejected = deadLetterLog({ logger: logger.child({ component: 'dead-letters' }), metrics, scheduler, keep: observability.keep });
-  let running;
   try {
-    running = await startTopology(options.loaded.topology, {
-      scheduler,
-      logger,
-      metrics,
+    const liveness = new BoxLiveness({ metrics });
+    const health = createHealthCheck({ service: 'triggering', metrics, liveness, scheduler, store });
+    const address = options.observabilityAddress ?? loaded.settings.metrics_address;
+    let server: ObservabilityServer | undefined;
+    if (address !== undefined) {
+      server = await startObservabilityServer({ address, metrics, health, logger: logger.child({ component: 'observability' }) });
+      closers.push(() => server?.close());
+    }
+    const boxes = new StoreBoxDirectory({ store, refreshMs: loaded.settings.box_registry_refresh, scheduler, logger });
+    await boxes.start();
+    closers.push(() => boxes.close());
+
+    const running = await startTopology(topology, { scheduler, logger, metrics, resources: { store, boxes, liveness } });
+    logger.info('triggering service started', { topology: topology.name, store: store.location });
+
+    let stopped: Promise<boolean> | undefined;
+    return {
       store,
-      boxes,
-      rejected,
-      baseDir: options.loaded.baseDir,
-      liveness: observability.liveness,
-    });
+      metrics,
+      observability: { liveness, health, url: server?.url },
+      done: running.done,
+      stop: (deadlineMs) =>
+        (stopped ??= (async () => {
+          const clean = await running.stop(deadlineMs);
+          await closeAll();
+          logger.info('triggering service stopped', { clean });
+          return clean;
+        })()),
+    };
   } catch (error) {
-    boxes.close();
-    sweep?.unsubscribe();
-    await observability.close();
-    if (ownsStore) await store.close();
+    await closeAll();
     throw error;
   }
-  logger.info('triggering service started', { topology: options.loaded.topology.name, store: store.location });
-
-  let stopped: Promise<boolean> | undefined;
-  return {
-    store,
-    metrics,
-    observability,
-    done: running.done,
-    stop: (deadlineMs) =>
-      (stopped ??= (async () => {
-        const clean = await running.stop(deadlineMs);
-        boxes.close();
-        const timer = sweep;
-        sweep = undefined;
-        timer?.unsubscribe();
-        await observability.close();
-        if (ownsStore) await store.close();
-        logger.info('triggering service stopped', { clean });
-        return clean;
-      })()),
-  };
 }

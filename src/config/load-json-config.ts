@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { closestName } from './closest-name.js';
 
 /**
  * Reads a JSON config file and validates it against a zod schema. Every problem becomes a
@@ -32,7 +33,7 @@ export function parseConfig<S extends z.ZodTypeAny>(value: unknown, schema: S, f
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys(schema, issue.path);
     const field = issue.keys[0]!;
-    const hint = closest(field, known);
+    const hint = closestName(field, known);
     throw new ConfigError(
       `unknown field${hint ? ` (did you mean "${hint}"?)` : ''}${known.length ? `; known fields: ${known.join(', ')}` : ''}`,
       { ...where, path: formatPath([...issue.path, field]) },
@@ -46,7 +47,8 @@ export function formatPath(path: readonly (string | number)[]): string {
   return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '');
 }
 
-function knownKeys(schema: z.ZodTypeAny, path: readonly (string | number)[]): string[] {
+/** The field names a zod object schema knows at `path` (for did-you-mean hints). */
+export function knownKeys(schema: z.ZodTypeAny, path: readonly (string | number)[]): string[] {
   let node: z.ZodTypeAny | undefined = schema;
   for (const part of path) node = node && childSchema(node, part);
   const shape = node && unwrap(node)._def.shape?.();
@@ -63,26 +65,4 @@ function childSchema(schema: z.ZodTypeAny, part: string | number): z.ZodTypeAny 
   const node = unwrap(schema);
   if (typeof part === 'number') return node._def.type;
   return node._def.shape?.()[part];
-}
-
-/** The known name within edit distance 3 of `name`, if any. */
-function closest(name: string, candidates: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const candidate of candidates) {
-    const distance = editDistance(name, candidate);
-    if (distance <= 3 && (!best || distance < best.distance)) best = { name: candidate, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

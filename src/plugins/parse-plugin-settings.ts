@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { closestName } from '../config/closest-name.js';
+import { knownKeys } from '../config/load-json-config.js';
 import { ConfigError } from '../core/errors.js';
 import type { PluginSettings } from './plugin.js';
 
@@ -22,7 +24,8 @@ export function parsePluginSettings<S extends z.ZodTypeAny>(schema: S, settings:
   // zod reports unknown keys on the parent object; name the key itself, it is usually a typo.
   if (first.code === 'unrecognized_keys') {
     const key = first.keys[0] ?? '';
-    return throwConfigError(`unknown setting "${key}"${more}`, settingsPath([...first.path, key]));
+    const hint = closestName(key, knownKeys(schema, first.path));
+    return throwConfigError(`unknown setting "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}${more}`, settingsPath([...first.path, key]));
   }
   return throwConfigError(`${first.message}${more}`, settingsPath(first.path));
 }

@@ -14,7 +14,7 @@ export interface LoadPluginOptions {
   readonly builtins?: BuiltinPlugins;
   /** The config file, named in every `ConfigError`. */
   readonly file?: string;
-  /** Field path of the entry in the config, e.g. `plugins[2]`; prefixes every error path. Default `plugin`. */
+  /** Field path of the entry in the config, e.g. `plugins[2]`; prefixes every error path (none when empty). Default `plugin`. */
   readonly field?: string;
   /** Where notes go (an original `.so` path mapped to a built-in). */
   readonly logger?: Logger;
@@ -68,7 +68,9 @@ const TYPESCRIPT = /\.[cm]?tsx?$/i;
 export async function loadPlugin(entry: unknown, options: LoadPluginOptions): Promise<LoadedPlugin> {
   const field = options.field ?? 'plugin';
   const fail = (message: string, key?: string, cause?: unknown): never => {
-    const where = { path: key ? `${field}.${key}` : field, ...(options.file === undefined ? {} : { file: options.file }) };
+    // An empty field (the topology anchors the error at its node) leaves the key alone.
+    const path = key ? (field ? `${field}.${key}` : key) : field;
+    const where = { ...(path ? { path } : {}), ...(options.file === undefined ? {} : { file: options.file }) };
     throw new ConfigError(message, where, cause === undefined ? undefined : { cause });
   };
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return fail('a plugin entry must be an object');

@@ -4,7 +4,7 @@ import type { DecodeFailure } from '../../src/core/errors.js';
 import { encodeRequestDataMessage, encodeRequestEventMessage, encodeTriggerMessage } from '../../src/protocol/codec.js';
 import { encodeDataMessage } from '../../src/protocol/data-message-codec.js';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
-import { decodeTriggers, measurementStore, triggerSubscription, trendStore, trends } from '../../src/registry.js';
+import { deadLetters, decodeTriggers, measurementStore, triggerSubscription, trendStore, trends } from '../../src/nodes/index.js';
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';
 import { defineTopology } from '../../src/topology.js';
 import {
@@ -176,11 +176,13 @@ describe('bad input on the trigger stream (triggering service)', () => {
     cleanups.push(() => feed.close());
     const settings = makaiSettings({ zmq_trigger_endpoint: feed.endpoint, measurement_flush: '100ms' });
     // A topology declared in code sets the limit on its decode stage.
-    const topology = defineTopology('small-frames', ({ source, pipe, sink }) => {
+    const topology = defineTopology('small-frames', ({ source, pipe, merge, sink }) => {
       const frames = source('trigger', triggerSubscription({ endpoint: feed.endpoint }));
       const measurements = pipe('decode', frames, decodeTriggers({ maxFrameBytes: 24 }));
-      sink('measurement-store', measurements, measurementStore({ ttlMs: 86_400_000, batchSize: 100, flushMs: 100 }));
-      sink('trend-store', pipe('trends', measurements, trends({ windowMs: 1000, graceMs: 200 })), trendStore());
+      sink('measurement-store', measurements, measurementStore({ ttl: '24h', batchSize: 100, flush: '100ms' }));
+      const windows = pipe('trends', measurements, trends({ window: '1s', grace: '200ms' }));
+      sink('trend-store', windows, trendStore());
+      sink('dead-letters', merge('refused', [measurements.rejections, windows.late]), deadLetters());
     });
     const { service, metrics } = await startServiceUnderTest({ settings, storeUri: `sqlite:${dir.file('makai.db')}`, topology, baseDir: dir.path });
     cleanups.push(async () => void (await service.stop()));

@@ -14,7 +14,8 @@ import { workerPlugin } from '../../src/plugins/worker-plugin.js';
 import { decodeRequestEventMessage, encodeTriggerMessage } from '../../src/protocol/codec.js';
 import type { RequestEventMessage, TriggerMessage } from '../../src/protocol/messages.js';
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';
-import { opqTriggeringTopology } from '../../src/topologies/opq-triggering.js';
+import { defaultTopology } from '../../src/cli/load-topology.js';
+import { topologyOptionsOf } from '../../src/config/makai-settings.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { within } from '../helpers/zmq.js';
 
@@ -103,7 +104,7 @@ describe('slow and broken plugins in the triggering service', () => {
       makaiSettingsSchema,
     );
     service = await startTriggeringService({
-      loaded: { topology: opqTriggeringTopology(settings), settings, baseDir: FIXTURES, file: undefined },
+      loaded: { topology: await defaultTopology(topologyOptionsOf(settings)), settings, baseDir: FIXTURES, file: undefined },
       storeUri: `sqlite:${dir.file('makai.db')}`,
       logger,
       metrics,

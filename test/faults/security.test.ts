@@ -19,7 +19,8 @@ import { generateCurveKeyPair } from '../../src/security/curve-key-pair.js';
 import { ensureBoxKeyPairs } from '../../src/simulator/box-key-pairs.js';
 import { openStore } from '../../src/stores/open-store.js';
 import type { Store } from '../../src/stores/store.js';
-import { opqTriggeringTopology } from '../../src/topologies/opq-triggering.js';
+import { defaultTopology } from '../../src/cli/load-topology.js';
+import { topologyOptionsOf } from '../../src/config/makai-settings.js';
 import { createAcquisitionFixture, Requester, ScriptedBox, testSettings, type AcquisitionFixture } from '../helpers/acquisition-harness.js';
 import { eventRequest } from '../helpers/messages.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
@@ -211,7 +212,7 @@ describe('security: nothing in, nothing out without an allowed key', () => {
       makaiSettingsSchema,
     );
     const service = await startTriggeringService({
-      loaded: { topology: opqTriggeringTopology(settings), settings, baseDir: dir.path, file: undefined },
+      loaded: { topology: await defaultTopology(topologyOptionsOf(settings)), settings, baseDir: dir.path, file: undefined },
       storeUri: `sqlite:${dir.file('makai.db')}`,
       logger: silentLogger,
       metrics: serviceMetrics,

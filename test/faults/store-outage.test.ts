@@ -5,7 +5,7 @@ import { AcquisitionBroker, type AcquisitionActivity } from '../../src/brokers/a
 import { RecordingLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
-import { acquisitionPush, decodeTriggers, dedupe, measurementStore, plugin, triggerSubscription, trendStore, trends } from '../../src/registry.js';
+import { acquisitionPush, deadLetters, decodeTriggers, dedupe, measurementStore, plugin, triggerSubscription, trendStore, trends } from '../../src/nodes/index.js';
 import { openStore } from '../../src/stores/open-store.js';
 import type { Store } from '../../src/stores/store.js';
 import { defineTopology, type Topology } from '../../src/topology.js';
@@ -98,13 +98,15 @@ function mongoTarget(): OutageTarget {
 
 /** The triggering service's default topology, with the measurement queue cap given. */
 function cappedTopology(feed: string, acquisition: string, maxQueued: number): Topology {
-  return defineTopology('capped', ({ source, pipe, sink }) => {
+  return defineTopology('capped', ({ source, pipe, merge, sink }) => {
     const frames = source('trigger', triggerSubscription({ endpoint: feed }));
     const measurements = pipe('decode', frames, decodeTriggers());
-    sink('measurement-store', measurements, measurementStore({ ttlMs: 86_400_000, batchSize: 20, flushMs: 100, maxQueued }));
-    sink('trend-store', pipe('trends', measurements, trends({ windowMs: 1000, graceMs: 200 })), trendStore());
-    const requests = pipe('plugin-0', measurements, plugin({ plugin: 'threshold' }, { field: 'plugins[0]' }));
-    sink('acquisition', pipe('dedupe', requests, dedupe({ expirationMs: 30 * MINUTE })), acquisitionPush({ endpoint: acquisition }));
+    sink('measurement-store', measurements, measurementStore({ ttl: '24h', batchSize: 20, flush: '100ms', maxQueued }));
+    const windows = pipe('trends', measurements, trends({ window: '1s', grace: '200ms' }));
+    sink('trend-store', windows, trendStore());
+    const requests = pipe('plugin-0', measurements, plugin({ plugin: 'threshold' }));
+    sink('acquisition', pipe('dedupe', requests, dedupe({ expiration: 30 * MINUTE })), acquisitionPush({ endpoint: acquisition }));
+    sink('dead-letters', merge('refused', [measurements.rejections, windows.late]), deadLetters());
   });
 }
 

@@ -8,7 +8,8 @@ import { RecordingLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { decodeRequestEventMessage, encodeTriggerMessage } from '../../src/protocol/codec.js';
 import type { RequestEventMessage, TriggerMessage } from '../../src/protocol/messages.js';
-import { opqTriggeringTopology } from '../../src/topologies/opq-triggering.js';
+import { defaultTopology } from '../../src/cli/load-topology.js';
+import { topologyOptionsOf } from '../../src/config/makai-settings.js';
 import type { Topology } from '../../src/topology.js';
 
 /**
@@ -181,7 +182,7 @@ export async function startServiceUnderTest(options: {
 }): Promise<ServiceUnderTest> {
   const metrics = new Metrics();
   const logger = new RecordingLogger();
-  const topology = options.topology ?? opqTriggeringTopology(options.settings);
+  const topology = options.topology ?? await defaultTopology(topologyOptionsOf(options.settings));
   const service = await startTriggeringService({
     loaded: { topology, settings: options.settings, baseDir: options.baseDir, file: undefined },
     storeUri: options.storeUri,

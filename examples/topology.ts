@@ -1,0 +1,38 @@
+/**
+ * An example topology, written outside the Makai repository: the box stream decoded, stored and
+ * trended as in the default topology, plus our own plugin (`plugins/sustained-sag.ts`) beside
+ * the built-in threshold plugin. Run it with `npx makai run topology.ts`.
+ */
+import {
+  acquisitionPush,
+  boxLiveness,
+  deadLetters,
+  decodeTriggers,
+  dedupe,
+  defineTopology,
+  measurementStore,
+  plugin,
+  trendStore,
+  trends,
+  triggerSubscription,
+} from 'makai';
+
+const trigger = process.env['MAKAI_TRIGGER_ENDPOINT'] ?? 'tcp://127.0.0.1:9881';
+const acquisition = process.env['MAKAI_ACQUISITION_ENDPOINT'] ?? 'tcp://127.0.0.1:9884';
+
+export default defineTopology('sustained-sags', ({ source, pipe, merge, sink }) => {
+  const measurements = pipe('decode', source('trigger', triggerSubscription({ endpoint: trigger })), decodeTriggers());
+  sink('box-liveness', measurements, boxLiveness());
+  sink('measurement-store', measurements, measurementStore({ ttl: '24h' }));
+
+  const windows = pipe('trends', measurements, trends({ window: '1m' }));
+  sink('trend-store', windows, trendStore());
+
+  const requests = merge('plugins', [
+    pipe('sustained-sag', measurements, plugin({ path: './plugins/sustained-sag.ts', sagPercent: 10, minMessages: 3 })),
+    pipe('threshold', measurements, plugin({ plugin: 'threshold', voltagePercent: 5 })),
+  ]);
+  sink('acquisition', pipe('dedupe', requests, dedupe({ expiration: '30m' })), acquisitionPush({ endpoint: acquisition }));
+
+  sink('dead-letters', merge('refused', [measurements.rejections, windows.late]), deadLetters());
+});

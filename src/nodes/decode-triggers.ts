@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { defineStage } from '../component.js';
+import { checkOptions } from '../config/check-options.js';
+import { durationField, positiveInt } from '../config/zod-fields.js';
+import type { DurationInput } from '../core/duration.js';
+import type { Rejection } from '../core/rejection.js';
+import { decodeTrigger } from '../operators/decode-trigger.js';
+import type { TriggerMessage } from '../protocol/messages.js';
+import type { ZmqFrames } from '../sources/zmq-socket-options.js';
+
+export interface DecodeTriggersOptions {
+  /** Largest accepted frame in bytes; larger is refused as `frame-too-large`. Default 4096. */
+  readonly maxFrameBytes?: number;
+  /** Largest distance between a box timestamp and now, either way (`'7d'`); further is `out-of-range`. Default 7 days. */
+  readonly maxClockSkew?: DurationInput;
+}
+
+const optionsSchema = z
+  .object({
+    maxFrameBytes: positiveInt.max(1 << 20).optional(),
+    maxClockSkew: durationField.optional(),
+  })
+  .strict();
+
+/**
+ * Frames → TriggerMessages. Refused frames go to the `rejections` side output with a reason
+ * and their first bytes (connect it to `deadLetters()`).
+ */
+export const decodeTriggers = defineStage<DecodeTriggersOptions, z.output<typeof optionsSchema>, never, ZmqFrames, TriggerMessage, { rejections: Rejection }>({
+  kind: 'decode-triggers',
+  summary: 'frames to TriggerMessages; refused frames to .rejections',
+  resources: [],
+  sideOutputs: ['rejections'],
+  validate: (options) => checkOptions(optionsSchema, options),
+  create: (options, context) =>
+    decodeTrigger({
+      ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+      ...(options.maxClockSkew === undefined ? {} : { maxClockSkewMs: options.maxClockSkew }),
+      rejected: context.outputs.rejections,
+      scheduler: context.scheduler,
+      source: context.id,
+    }),
+});

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { defineStage } from '../component.js';
+import { checkOptions } from '../config/check-options.js';
+import { durationField } from '../config/zod-fields.js';
+import type { DurationInput } from '../core/duration.js';
+import type { Rejection } from '../core/rejection.js';
+import { trendWindow, type TrendWindow } from '../operators/trend-window.js';
+import type { TriggerMessage } from '../protocol/messages.js';
+
+export interface TrendsOptions {
+  /** Window length (`'1m'`, the original `mongo_trends_update_interval_seconds`). Default 1 minute. */
+  readonly window?: DurationInput;
+  /** How long past its window end a silent box's window waits for more data before it closes. Default 5 s. */
+  readonly grace?: DurationInput;
+}
+
+const optionsSchema = z
+  .object({
+    window: durationField.refine((ms) => ms >= 1000, 'must be at least 1 s').default('1m'),
+    grace: durationField.default('5s'),
+  })
+  .strict();
+
+/**
+ * Per-box 1-minute (or `window`) trends in event time: min, max and average of V, f and THD.
+ * Messages too late for their window go to the `late` side output, as rejections.
+ */
+export const trends = defineStage<TrendsOptions, z.output<typeof optionsSchema>, never, TriggerMessage, TrendWindow, { late: Rejection }>({
+  kind: 'trends',
+  summary: 'per-box event-time trend windows; late messages to .late',
+  resources: [],
+  sideOutputs: ['late'],
+  validate: (options) => checkOptions(optionsSchema, options),
+  create: (options, context) =>
+    trendWindow({
+      windowMs: options.window,
+      graceMs: options.grace,
+      late: {
+        next: (message) =>
+          context.outputs.late.next({
+            source: context.id,
+            reason: 'out-of-range',
+            detail: `late for its trend window (${message.reason})`,
+            preview: '',
+            atMs: context.scheduler.now(),
+          }),
+      },
+      metrics: context.metrics,
+      scheduler: context.scheduler,
+    }),
+});

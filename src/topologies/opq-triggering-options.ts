@@ -1,0 +1,27 @@
+import type { DurationInput } from '../core/duration.js';
+import type { MeasurementStoreOptions } from '../nodes/measurement-store.js';
+import type { PluginOptions } from '../nodes/plugin.js';
+import type { TrendsOptions } from '../nodes/trends.js';
+import type { NodeOrigin } from '../topology.js';
+
+/**
+ * The options of the default topology, `config/topology.ts` (the original triggering service,
+ * spec §5). `makai run makai.json` maps the original JSON fields onto them
+ * (`topologyOptionsOf` in `src/config/makai-settings.ts`); every option has a default.
+ */
+export interface OpqTriggeringOptions {
+  /** The triggering broker's backend (XPUB). Default `tcp://127.0.0.1:9881` (`zmq_trigger_endpoint`). */
+  readonly triggerEndpoint?: string;
+  /** The acquisition broker's `backend_pull`. Default `tcp://127.0.0.1:9884` (`zmq_acquisition_endpoint`). */
+  readonly acquisitionEndpoint?: string;
+  /** TTL, batching and expiry sweep of stored measurements (`mongo_measurement_expiration_seconds`, …). */
+  readonly measurements?: MeasurementStoreOptions;
+  /** Trend window and grace (`mongo_trends_update_interval_seconds`, `trend_grace`). */
+  readonly trends?: TrendsOptions;
+  /** How long requested intervals are remembered by dedupe (`event_request_expiration_window_ms`). Default 30 minutes. */
+  readonly requestExpiration?: DurationInput;
+  /** The plugins, in order; without plugins nothing is requested. Default: the built-in `threshold`. */
+  readonly plugins?: readonly PluginOptions[];
+  /** Where each plugin entry came from (`makai.json`, `plugins[i]`), so its errors name that field. */
+  readonly pluginOrigins?: readonly NodeOrigin[];
+}
