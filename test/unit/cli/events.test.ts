@@ -3,7 +3,7 @@ import { access, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { command } from '../../../src/cli/commands/events.js';
 import { main } from '../../../src/cli/main.js';
-import { DEFAULT_CALIBRATION } from '../../../src/simulator/waveform.js';
+import { DEFAULT_CALIBRATION } from '../../../src/protocol/box-adc.js';
 import type { EventDoc } from '../../../src/stores/documents.js';
 import { openSqliteStore } from '../../../src/stores/sqlite-store.js';
 import { decodeWaveform } from '../../../src/stores/waveform-bytes.js';
