@@ -1,6 +1,6 @@
 import { SAMPLE_MAX, SAMPLE_MIN, SAMPLE_PERIOD_MS } from '../protocol/box-adc.js';
 import type { DataMessage, RequestDataMessage } from '../protocol/messages.js';
-import { waveformFilename, type BoxEventDoc } from '../stores/documents.js';
+import { waveformFilename, type BoxEventDoc } from '../protocol/documents.js';
 
 /** Why a box reply is refused instead of stored. Stable: these are metric labels. */
 export type BoxReplyRefusal = 'empty-reply' | 'box-id-mismatch' | 'sample-out-of-range' | 'invalid-timestamp';

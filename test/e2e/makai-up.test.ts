@@ -7,7 +7,7 @@ import { parseCompactScenario } from '../../src/simulator/scenario.js';
 import { DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE } from '../../src/protocol/box-adc.js';
 import { cycleRms } from '../../src/protocol/cycle-rms.js';
 import { openStore } from '../../src/stores/open-store.js';
-import type { BoxEventDoc, EventDoc } from '../../src/stores/documents.js';
+import type { BoxEventDoc, EventDoc } from '../../src/protocol/documents.js';
 import type { Store } from '../../src/stores/store.js';
 import { dropDatabase, mongoTestTarget, uniqueDatabaseName, withRawClient } from '../helpers/mongodb.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { BoxEventDoc, EventDoc } from '../../stores/documents.js';
+import type { BoxEventDoc, EventDoc } from '../../protocol/documents.js';
 import { CYCLE_DURATION_MS, SAMPLE_PERIOD_MS } from '../../protocol/box-adc.js';
 import { cycleRmsEnvelope, sampleTimeMs } from '../../stores/waveform-bytes.js';
 import { minMaxColumns, thinPolyline, type Point } from './min-max-columns.js';

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { command } from '../../../src/cli/commands/events.js';
 import { main } from '../../../src/cli/main.js';
 import { DEFAULT_CALIBRATION } from '../../../src/protocol/box-adc.js';
-import type { EventDoc } from '../../../src/stores/documents.js';
+import type { EventDoc } from '../../../src/protocol/documents.js';
 import { openSqliteStore } from '../../../src/stores/sqlite-store.js';
 import { decodeWaveform } from '../../../src/stores/waveform-bytes.js';
 import { createTempDir, type TempDir } from '../../helpers/temp-dir.js';
