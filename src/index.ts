@@ -6,7 +6,7 @@ export * from './core/duration.js';
 export type * from './core/rejection.js';
 export * from './protocol/messages.js';
 export * from './protocol/codec.js';
-export * from './stores/documents.js';
+export * from './protocol/documents.js';
 export type * from './stores/store.js';
 export { openStore } from './stores/open-store.js';
 export { staticBoxDirectory, type BoxDirectory } from './stores/box-directory.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
-import type { MeasurementDoc } from '../../src/stores/documents.js';
+import type { MeasurementDoc } from '../../src/protocol/documents.js';
 import { openMongoStore } from '../../src/stores/mongodb-store.js';
 import { migrateSqliteSchema } from '../../src/stores/sqlite-schema.js';
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';

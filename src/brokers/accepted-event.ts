@@ -1,5 +1,5 @@
 import type { RequestDataMessage, RequestEventMessage } from '../protocol/messages.js';
-import type { EventDoc } from '../stores/documents.js';
+import type { EventDoc } from '../protocol/documents.js';
 import { eventMidTime } from './event-request-validation.js';
 
 /** What an accepted event request becomes: its `events` document and, when data was asked for, the READ to the boxes. */

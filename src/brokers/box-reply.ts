@@ -1,8 +1,6 @@
+import { SAMPLE_MAX, SAMPLE_MIN, SAMPLE_PERIOD_MS } from '../protocol/box-adc.js';
 import type { DataMessage, RequestDataMessage } from '../protocol/messages.js';
-import { waveformFilename, type BoxEventDoc } from '../stores/documents.js';
-
-/** Samples per second of an OPQ Box (`BOX_SAMPLING_RATE`, spec §6.2). */
-export const BOX_SAMPLING_RATE = 12_000;
+import { waveformFilename, type BoxEventDoc } from '../protocol/documents.js';
 
 /** Why a box reply is refused instead of stored. Stable: these are metric labels. */
 export type BoxReplyRefusal = 'empty-reply' | 'box-id-mismatch' | 'sample-out-of-range' | 'invalid-timestamp';
@@ -19,9 +17,6 @@ export interface ConvertedBoxReply {
 export type BoxReplyConversion =
   | ({ readonly ok: true } & ConvertedBoxReply)
   | { readonly ok: false; readonly reason: BoxReplyRefusal; readonly detail: string };
-
-const INT16_MIN = -32_768;
-const INT16_MAX = 32_767;
 
 /**
  * Turns a box's answer to a READ (a `RESP` header and one `DataMessage` per frame) into the
@@ -72,7 +67,7 @@ export function convertBoxReply(header: RequestDataMessage, data: readonly DataM
   let offset = 0;
   for (const cycle of cycles) {
     for (const sample of cycle.data) {
-      if (sample < INT16_MIN || sample > INT16_MAX) {
+      if (sample < SAMPLE_MIN || sample > SAMPLE_MAX) {
         return { ok: false, reason: 'sample-out-of-range', detail: `sample ${sample} does not fit int16` };
       }
       view.setInt16(offset, sample, true);
@@ -86,7 +81,7 @@ export function convertBoxReply(header: RequestDataMessage, data: readonly DataM
     box_id: boxId,
     event_start_timestamp_ms: first.time,
     // Computed in double and truncated, as the original (≈ +16 ms for 200 samples).
-    event_end_timestamp_ms: Math.trunc(last.time + (1000 / BOX_SAMPLING_RATE) * last.data.length),
+    event_end_timestamp_ms: Math.trunc(last.time + SAMPLE_PERIOD_MS * last.data.length),
     window_timestamps_ms: cycles.map((cycle) => cycle.time),
     data_fs_filename: waveformFilename(eventId, boxId),
     ...(location === undefined ? {} : { location }),

@@ -1,7 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { describeError, isRetryable } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { BoxStatus } from '../stores/documents.js';
+import type { BoxStatus } from '../protocol/documents.js';
 import type { Store } from '../stores/store.js';
 import type { BoxLiveness } from './box-liveness.js';
 

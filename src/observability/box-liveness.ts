@@ -1,7 +1,7 @@
 import type { Counter, Gauge } from 'prom-client';
 import { ConfigError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
-import type { BoxStatus } from '../stores/documents.js';
+import type { BoxStatus } from '../protocol/documents.js';
 
 /**
  * What the pipeline (or a broker) tells the liveness tracker. Two calls, no operators, no

@@ -2,7 +2,7 @@ import { Counter, Gauge } from 'prom-client';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
-import type { BoxStatus } from '../stores/documents.js';
+import type { BoxStatus } from '../protocol/documents.js';
 import type { Store, StoreKind } from '../stores/store.js';
 import { compareBoxIds, type BoxLiveness } from './box-liveness.js';
 

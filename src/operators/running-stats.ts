@@ -1,4 +1,4 @@
-import type { TrendStats } from '../stores/documents.js';
+import type { TrendStats } from '../protocol/documents.js';
 
 /**
  * Minimum, maximum and mean of a stream of numbers in O(1) memory: the accumulator behind one

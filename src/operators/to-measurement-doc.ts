@@ -2,7 +2,7 @@ import { asyncScheduler, map } from 'rxjs';
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import { ConfigError } from '../core/errors.js';
 import type { TriggerMessage } from '../protocol/messages.js';
-import type { MeasurementDoc } from '../stores/documents.js';
+import type { MeasurementDoc } from '../protocol/documents.js';
 
 /** The original `mongo_measurement_expiration_seconds` (86 400 s), in ms. */
 export const DEFAULT_MEASUREMENT_TTL_MS = 86_400_000;

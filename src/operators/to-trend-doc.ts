@@ -1,4 +1,4 @@
-import type { TrendDoc } from '../stores/documents.js';
+import type { TrendDoc } from '../protocol/documents.js';
 import type { TrendWindow } from './trend-window-assigner.js';
 
 /** What `trends.location` holds when the box has no registry entry or no location (spec §4.2). */

@@ -1,4 +1,4 @@
-import type { TrendStats } from '../stores/documents.js';
+import type { TrendStats } from '../protocol/documents.js';
 import type { TriggerMessage } from '../protocol/messages.js';
 import { RunningStats } from './running-stats.js';
 

@@ -4,7 +4,8 @@ import { BOX_WINDOW_CAPACITY, BoxRecorder } from './box-recorder.js';
 import { SeededRandom, hash32 } from './random.js';
 import type { Scenario } from './scenario.js';
 import { SignalModel, type SignalModelOptions } from './signal-model.js';
-import { CYCLES_PER_WINDOW, DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE, advancePhase, synthesizeCycle } from './waveform.js';
+import { CYCLES_PER_WINDOW, DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE } from '../protocol/box-adc.js';
+import { advancePhase, synthesizeCycle } from './waveform.js';
 
 /** Signal parameters a box may override; the rest of {@link SignalModelOptions} comes from the box. */
 export type BoxSignalOptions = Omit<SignalModelOptions, 'boxId' | 'seed' | 'startMs' | 'scenario'>;

@@ -1,24 +1,14 @@
+import { SAMPLE_MAX, SAMPLE_MIN, SAMPLE_RATE_HZ, SAMPLES_PER_CYCLE } from '../protocol/box-adc.js';
 import type { SeededRandom } from './random.js';
 
 /**
  * Raw box cycles: synthesis from a signal state, and the measurements a box takes of them.
  *
- * A "cycle" is a fixed block of {@link SAMPLES_PER_CYCLE} samples at {@link SAMPLE_RATE_HZ}
- * (16.67 ms), not aligned to zero crossings (spec §8). Samples are ADC counts:
- * volts × calibration, clamped to int16.
+ * A "cycle" is a fixed block of `SAMPLES_PER_CYCLE` samples at `SAMPLE_RATE_HZ` (16.67 ms),
+ * not aligned to zero crossings (spec §8; both facts live in `src/protocol/box-adc.ts`).
+ * Samples are ADC counts: volts × calibration, clamped to int16.
  */
 
-/** Box ADC sample rate. */
-export const SAMPLE_RATE_HZ = 12_000;
-/** Samples per cycle block. */
-export const SAMPLES_PER_CYCLE = 200;
-/** Cycles per window, i.e. per TriggerMessage and per DataMessage. */
-export const CYCLES_PER_WINDOW = 10;
-/** Counts per volt of the example box (spec §8). */
-export const DEFAULT_CALIBRATION = 96.56;
-
-const INT16_MIN = -32_768;
-const INT16_MAX = 32_767;
 const TWO_PI = 2 * Math.PI;
 /** The THD ratio is split over the 3rd and 5th harmonic so that √(h3² + h5²) = thd. */
 const H3_SHARE = 0.8;
@@ -78,26 +68,10 @@ export function synthesizeCycle(signal: CycleSignal, phase: number, out: Int32Ar
     let value = peak * (Math.sin(theta) + a3 * Math.sin(3 * theta + p3) + a5 * Math.sin(5 * theta + p5));
     if (noisy) value += random.normal(0, noiseCounts);
     const count = Math.round(value);
-    out[n] = count < INT16_MIN ? INT16_MIN : count > INT16_MAX ? INT16_MAX : count;
+    out[n] = count < SAMPLE_MIN ? SAMPLE_MIN : count > SAMPLE_MAX ? SAMPLE_MAX : count;
   }
   // The same arithmetic as advancePhase, so a box that skips synthesis keeps the same phase.
   return advancePhase(phase, signal.frequency, out.length);
-}
-
-/**
- * RMS of raw samples in volts: √(mean of counts²) ÷ calibration (how a box computes a cycle's RMS).
- *
- * @param samples ADC counts.
- * @param calibration Counts per volt.
- */
-export function cycleRms(samples: ArrayLike<number>, calibration: number): number {
-  if (samples.length === 0) return 0;
-  let sum = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const s = samples[i]!;
-    sum += s * s;
-  }
-  return Math.sqrt(sum / samples.length) / calibration;
 }
 
 /**

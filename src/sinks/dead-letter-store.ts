@@ -4,7 +4,7 @@ import { ConfigError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { PREVIEW_BYTES, type Rejection } from '../core/rejection.js';
-import type { DeadLetterDoc } from '../stores/documents.js';
+import type { DeadLetterDoc } from '../protocol/documents.js';
 import type { Store } from '../stores/store.js';
 
 export interface DeadLetterStoreOptions {

@@ -1,7 +1,7 @@
 import { type SchedulerLike, type Subscription } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { BoxRecord } from './documents.js';
+import type { BoxRecord } from '../protocol/documents.js';
 import type { Store } from './store.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { MeasurementDoc } from './documents.js';
+import type { MeasurementDoc } from '../protocol/documents.js';
 
 /** Numbers per measurement in {@link MeasurementColumns.values}, in this order. */
 export const MEASUREMENT_FIELDS = ['timestamp_ms', 'voltage', 'frequency', 'thd', 'expire_at_ms'] as const;

@@ -1,7 +1,7 @@
 import { Double, Int32, Long, type Document } from 'mongodb';
 import { StoreError } from '../core/errors.js';
 import type { TriggerType } from '../protocol/messages.js';
-import type { BoxEventDoc, BoxRecord, BoxStatus, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from './documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
 
 /**
  * The OPQ documents (spec §4) as BSON, with the BSON types the original wrote, so OPQ View and

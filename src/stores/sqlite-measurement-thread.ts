@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { StoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { startModuleWorker } from '../core/module-worker.js';
-import type { MeasurementDoc } from './documents.js';
+import type { MeasurementDoc } from '../protocol/documents.js';
 import { toMeasurementColumns } from './measurement-columns.js';
 import type { MeasurementInsertResult, SqliteMeasurementWrites } from './sqlite-measurement-writes.js';
 

@@ -6,7 +6,7 @@ import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { TriggerType } from '../protocol/messages.js';
-import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from './documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
 import { inlineMeasurementWriter, SqliteMeasurementThread, type MeasurementWriter, type ThreadData } from './sqlite-measurement-thread.js';
 import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
 import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';

@@ -1,16 +1,12 @@
 import { DecodeError } from '../core/errors.js';
-import { SAMPLE_RATE_HZ, SAMPLES_PER_CYCLE, cycleRms } from '../simulator/waveform.js';
+import { CYCLE_DURATION_MS, SAMPLE_PERIOD_MS, SAMPLES_PER_CYCLE } from '../protocol/box-adc.js';
+import { cycleRms } from '../protocol/cycle-rms.js';
 
 /**
  * Reading stored waveforms back (spec §4.5): the bytes are int16 little-endian ADC counts,
  * cycle after cycle, with no header; `box_events.window_timestamps_ms` holds the box time of
  * every 200-sample cycle. Pure functions, shared by `makai events` and its plots.
  */
-
-/** Milliseconds between two samples at 12 kHz. */
-export const SAMPLE_PERIOD_MS = 1000 / SAMPLE_RATE_HZ;
-/** Milliseconds covered by one 200-sample cycle. */
-export const CYCLE_DURATION_MS = SAMPLES_PER_CYCLE * SAMPLE_PERIOD_MS;
 
 /**
  * The samples of stored waveform bytes, as counts.

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { HealthReport } from '../../src/observability/health.js';
 import { encodeTriggerMessage } from '../../src/protocol/codec.js';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
-import type { DeadLetterDoc } from '../../src/stores/documents.js';
+import type { DeadLetterDoc } from '../../src/protocol/documents.js';
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { within } from '../helpers/zmq.js';

@@ -18,7 +18,8 @@ import { startNetworkedFleet, type NetworkedFleet } from '../../src/simulator/ne
 import { parseCompactScenario } from '../../src/simulator/scenario.js';
 import { SimulatedBox } from '../../src/simulator/simulated-box.js';
 import { SimulatedFleet } from '../../src/simulator/simulated-fleet.js';
-import { DEFAULT_CALIBRATION, cycleRms } from '../../src/simulator/waveform.js';
+import { DEFAULT_CALIBRATION } from '../../src/protocol/box-adc.js';
+import { cycleRms } from '../../src/protocol/cycle-rms.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { sendUntil, within } from '../helpers/zmq.js';
 

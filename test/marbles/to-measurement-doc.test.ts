@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
-import type { MeasurementDoc } from '../../src/stores/documents.js';
+import type { MeasurementDoc } from '../../src/protocol/documents.js';
 import { toMeasurementDocs } from '../../src/operators/to-measurement-doc.js';
 import { createTestScheduler } from '../helpers/test-scheduler.js';
 

@@ -5,7 +5,7 @@ import { from } from 'rxjs';
 import { ConfigError } from '../../src/core/errors.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
-import type { TrendStats } from '../../src/stores/documents.js';
+import type { TrendStats } from '../../src/protocol/documents.js';
 import { TREND_LATE_MESSAGES_METRIC, trendWindow } from '../../src/operators/trend-window.js';
 import type { LateMessage, TrendWindow } from '../../src/operators/trend-window.js';
 import { createTestScheduler, pendingActionsAt } from '../helpers/test-scheduler.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, Double, Int32, Long } from 'mongodb';
 import { StoreError } from '../../src/core/errors.js';
-import type { BoxEventDoc, EventDoc, MeasurementDoc, TrendDoc } from '../../src/stores/documents.js';
+import type { BoxEventDoc, EventDoc, MeasurementDoc, TrendDoc } from '../../src/protocol/documents.js';
 import {
   boxEventFromBson,
   boxEventToBson,

@@ -4,7 +4,7 @@ import { Double, GridFSBucket, Int32, Long, MongoClient, ObjectId, type Db, type
 import { StoreError } from '../../src/core/errors.js';
 import { RecordingLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
-import { waveformFilename, type EventDoc, type MeasurementDoc, type TrendDoc } from '../../src/stores/documents.js';
+import { waveformFilename, type EventDoc, type MeasurementDoc, type TrendDoc } from '../../src/protocol/documents.js';
 import { openMongoStore, type MongoStore, type MongoStoreOptions } from '../../src/stores/mongodb-store.js';
 import {
   closedPort,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import type { MeasurementDoc } from '../../src/stores/documents.js';
+import type { MeasurementDoc } from '../../src/protocol/documents.js';
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 

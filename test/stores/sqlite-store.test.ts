@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { StoreError } from '../../src/core/errors.js';
 import { RecordingLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';
-import type { EventDoc, MeasurementDoc } from '../../src/stores/documents.js';
+import type { EventDoc, MeasurementDoc } from '../../src/protocol/documents.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite-schema.js';
 import { openSqliteStore, type SqliteStore } from '../../src/stores/sqlite-store.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';

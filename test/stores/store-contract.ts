@@ -9,7 +9,7 @@ import {
   type EventDoc,
   type MeasurementDoc,
   type TrendDoc,
-} from '../../src/stores/documents.js';
+} from '../../src/protocol/documents.js';
 import type { BoxReply, Store } from '../../src/stores/store.js';
 
 /**

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { DeadLetterDoc } from '../../stores/documents.js';
+import type { DeadLetterDoc } from '../../protocol/documents.js';
 import { UsageError, type CliCommand } from '../command.js';
 import { textTable } from '../text-table.js';
 import { withExistingStore } from '../with-existing-store.js';

@@ -1,8 +1,8 @@
 import { open } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
-import { DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE } from '../../simulator/waveform.js';
-import type { BoxEventDoc, EventDoc } from '../../stores/documents.js';
+import { DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE } from '../../protocol/box-adc.js';
+import type { BoxEventDoc, EventDoc } from '../../protocol/documents.js';
 import type { Store } from '../../stores/store.js';
 import { cycleRmsEnvelope, decodeWaveform, sampleTimeMs } from '../../stores/waveform-bytes.js';
 import { UsageError, type CliCommand, type CliIo } from '../command.js';

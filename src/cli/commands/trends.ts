@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
-import type { TrendDoc, TrendStats } from '../../stores/documents.js';
+import type { TrendDoc, TrendStats } from '../../protocol/documents.js';
 import type { TimeRangeQuery } from '../../stores/store.js';
 import { UsageError, type CliCommand } from '../command.js';
 import { renderTrendPlot } from '../plots/trend-plot.js';

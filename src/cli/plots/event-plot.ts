@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
-import type { BoxEventDoc, EventDoc } from '../../stores/documents.js';
-import { CYCLE_DURATION_MS, SAMPLE_PERIOD_MS, cycleRmsEnvelope, sampleTimeMs } from '../../stores/waveform-bytes.js';
+import type { BoxEventDoc, EventDoc } from '../../protocol/documents.js';
+import { CYCLE_DURATION_MS, SAMPLE_PERIOD_MS } from '../../protocol/box-adc.js';
+import { cycleRmsEnvelope, sampleTimeMs } from '../../stores/waveform-bytes.js';
 import { minMaxColumns, thinPolyline, type Point } from './min-max-columns.js';
 import { axes, escapeXml, legend, linearScale, px, svgDocument, text, type Frame, type LinearScale } from './svg-chart.js';
 import { formatNumber, niceDomain, niceTicks } from './ticks.js';

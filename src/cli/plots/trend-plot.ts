@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { TrendDoc, TrendStats } from '../../stores/documents.js';
+import type { TrendDoc, TrendStats } from '../../protocol/documents.js';
 import { axes, legend, linearScale, px, svgDocument, text, type Frame, type LinearScale } from './svg-chart.js';
 import { niceDomain, niceTicks, timeTicks } from './ticks.js';
 

@@ -9,9 +9,10 @@ import { niceDomain, niceTicks, timeTicks } from '../../../src/cli/plots/ticks.j
 import { renderTrendPlot } from '../../../src/cli/plots/trend-plot.js';
 import { writePlot } from '../../../src/cli/plots/write-plot.js';
 import { DecodeError } from '../../../src/core/errors.js';
-import { DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE, synthesizeCycle } from '../../../src/simulator/waveform.js';
-import type { BoxEventDoc, EventDoc, TrendDoc } from '../../../src/stores/documents.js';
-import { CYCLE_DURATION_MS, cycleRmsEnvelope, cycleStartMs, decodeWaveform, sampleTimeMs } from '../../../src/stores/waveform-bytes.js';
+import { CYCLE_DURATION_MS, DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE } from '../../../src/protocol/box-adc.js';
+import { synthesizeCycle } from '../../../src/simulator/waveform.js';
+import type { BoxEventDoc, EventDoc, TrendDoc } from '../../../src/protocol/documents.js';
+import { cycleRmsEnvelope, cycleStartMs, decodeWaveform, sampleTimeMs } from '../../../src/stores/waveform-bytes.js';
 import { createTempDir, type TempDir } from '../../helpers/temp-dir.js';
 import { SAG, T, attributesOf, captureIo, createSagStore, xmlProblems, type SagStore } from './sag-event-fixture.js';
 

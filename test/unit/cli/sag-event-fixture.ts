@@ -2,7 +2,7 @@ import { convertBoxReply } from '../../../src/brokers/box-reply.js';
 import type { CliIo } from '../../../src/cli/command.js';
 import type { Scenario } from '../../../src/simulator/scenario.js';
 import { SimulatedBox } from '../../../src/simulator/simulated-box.js';
-import type { EventDoc, TrendDoc } from '../../../src/stores/documents.js';
+import type { EventDoc, TrendDoc } from '../../../src/protocol/documents.js';
 import { openSqliteStore } from '../../../src/stores/sqlite-store.js';
 import { createTempDir, type TempDir } from '../../helpers/temp-dir.js';
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { command } from '../../../src/cli/commands/trends.js';
 import { main } from '../../../src/cli/main.js';
-import type { TrendDoc } from '../../../src/stores/documents.js';
+import type { TrendDoc } from '../../../src/protocol/documents.js';
 import { createTempDir, type TempDir } from '../../helpers/temp-dir.js';
 import { T, attributesOf, captureIo, createSagStore, xmlProblems, type SagStore } from './sag-event-fixture.js';
 

@@ -5,7 +5,7 @@ import { StoreError } from '../../../src/core/errors.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { BoxLiveness } from '../../../src/observability/box-liveness.js';
 import { persistBoxLiveness } from '../../../src/observability/box-liveness-persister.js';
-import type { BoxStatus } from '../../../src/stores/documents.js';
+import type { BoxStatus } from '../../../src/protocol/documents.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/stores/sqlite-store.js';
 import { createTempDir, type TempDir } from '../../helpers/temp-dir.js';
 

@@ -4,7 +4,9 @@ import { ConfigError } from '../../../src/core/errors.js';
 import type { DataMessage, TriggerMessage } from '../../../src/protocol/messages.js';
 import type { Scenario } from '../../../src/simulator/scenario.js';
 import { SimulatedBox, type SimulatedBoxOptions } from '../../../src/simulator/simulated-box.js';
-import { DEFAULT_CALIBRATION, cycleRms, harmonicThd, zeroCrossingFrequency } from '../../../src/simulator/waveform.js';
+import { DEFAULT_CALIBRATION } from '../../../src/protocol/box-adc.js';
+import { cycleRms } from '../../../src/protocol/cycle-rms.js';
+import { harmonicThd, zeroCrossingFrequency } from '../../../src/simulator/waveform.js';
 
 const START = 1_700_000_000_000;
 const scenario: Scenario = {

@@ -5,7 +5,8 @@ import { ConfigError } from '../../../src/core/errors.js';
 import type { TriggerMessage } from '../../../src/protocol/messages.js';
 import { defaultScenario, type Scenario } from '../../../src/simulator/scenario.js';
 import { SimulatedFleet, simulateFleet, type SimulatedFleetOptions } from '../../../src/simulator/simulated-fleet.js';
-import { DEFAULT_CALIBRATION, cycleRms } from '../../../src/simulator/waveform.js';
+import { DEFAULT_CALIBRATION } from '../../../src/protocol/box-adc.js';
+import { cycleRms } from '../../../src/protocol/cycle-rms.js';
 import { createTestScheduler } from '../../helpers/test-scheduler.js';
 
 /** Window w's first-cycle time at 6 Hz from 0. */

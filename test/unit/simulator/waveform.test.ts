@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE } from '../../../src/protocol/box-adc.js';
+import { cycleRms } from '../../../src/protocol/cycle-rms.js';
 import { SeededRandom } from '../../../src/simulator/random.js';
 import {
-  DEFAULT_CALIBRATION,
-  SAMPLES_PER_CYCLE,
   advancePhase,
-  cycleRms,
   harmonicThd,
   synthesizeCycle,
   zeroCrossingFrequency,

@@ -7,7 +7,7 @@ import { Metrics } from '../../../src/core/metrics.js';
 import type { Rejection } from '../../../src/core/rejection.js';
 import { deadLetterLog } from '../../../src/sinks/dead-letter-log.js';
 import { DeadLetterStore, toDeadLetterDoc } from '../../../src/sinks/dead-letter-store.js';
-import type { DeadLetterDoc } from '../../../src/stores/documents.js';
+import type { DeadLetterDoc } from '../../../src/protocol/documents.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/stores/sqlite-store.js';
 import type { Store } from '../../../src/stores/store.js';
 import { createTempDir, type TempDir } from '../../helpers/temp-dir.js';

@@ -1,9 +1,12 @@
-import type { TriggerType } from '../protocol/messages.js';
+import type { TriggerType } from './messages.js';
 
 /**
  * The logical documents of the OPQ data model (spec §4), shared by every store. Field names are
  * the MongoDB field names, so the MongoDB adapter writes them as they are (with BSON types
  * fixed there: `timestamp_ms` int64, `event_id` int32, `expireAt` date).
+ *
+ * They live in `protocol/`, not `stores/`, because they are a contract with OPQ View and Mauka
+ * as much as the protobuf messages are, and pure operators build them without knowing any store.
  */
 
 /** `measurements`: one per TriggerMessage, expiring at `expireAt` (spec §4.1). */
