@@ -9,7 +9,7 @@ import { decodeTriggerMessage } from '../src/protocol/codec.js';
 import { openStore } from '../src/stores/open-store.js';
 import type { Store } from '../src/stores/store.js';
 import { defaultTopology } from '../src/cli/load-topology.js';
-import { topologyOptionsOf } from '../src/config/makai-settings.js';
+import { topologyOptionsOf } from '../src/topologies/opq-triggering-options.js';
 import { monotonicMs, serveParent, tellParent } from './child-process.js';
 
 /**

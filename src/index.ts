@@ -10,14 +10,14 @@ export * from './protocol/documents.js';
 export type * from './stores/store.js';
 export { openStore } from './stores/open-store.js';
 export { staticBoxDirectory, type BoxDirectory } from './stores/box-directory.js';
-export * from './component.js';
+export * from './nodes/component.js';
 export * from './topology.js';
 export * from './nodes/index.js';
 export { Registry, createRegistry, builtinComponents } from './registry.js';
 export { prepareTopology, type PreparedTopology, type PrepareOptions } from './prepare-topology.js';
 export { startTopology, type RunningTopology, type RuntimeDependencies } from './runtime.js';
-export type { OpqTriggeringOptions } from './topologies/opq-triggering-options.js';
-export { makaiSettingsSchema, topologyOptionsOf, type MakaiSettings } from './config/makai-settings.js';
+export { topologyOptionsOf, type OpqTriggeringOptions } from './topologies/opq-triggering-options.js';
+export { makaiSettingsSchema, type MakaiSettings } from './config/makai-settings.js';
 export {
   definePlugin,
   type BoxDirectory as PluginBoxDirectory,

@@ -1,4 +1,4 @@
-import type { AnyComponent } from './component.js';
+import type { AnyComponent } from './nodes/component.js';
 import type { Logger } from './core/logger.js';
 import { createRegistry, type Registry } from './registry.js';
 import { anchorConfigError, type DeclaredNode, type Topology, type TopologyNode } from './topology.js';

@@ -1,6 +1,6 @@
 import { closestName } from './config/closest-name.js';
 import { ConfigError } from './core/errors.js';
-import type { AnyComponent } from './component.js';
+import type { AnyComponent } from './nodes/component.js';
 import * as builtinNodes from './nodes/index.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Subject, finalize, merge, share, takeUntil, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import type { AnyComponent, NodeContext, ResourceName, Resources } from './component.js';
+import type { AnyComponent, NodeContext, ResourceName, Resources } from './nodes/component.js';
 import { ConfigError, describeError } from './core/errors.js';
 import type { Logger } from './core/logger.js';
 import type { Metrics } from './core/metrics.js';

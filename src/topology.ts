@@ -1,5 +1,5 @@
 import { ConfigError } from './core/errors.js';
-import type { NodeSpec, SideOutputs, SinkSpec, SourceSpec, StageSpec } from './component.js';
+import type { NodeSpec, SideOutputs, SinkSpec, SourceSpec, StageSpec } from './nodes/component.js';
 
 /**
  * Declarative topologies: named sources, named pipelines of stages and named sinks, joined by

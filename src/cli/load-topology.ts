@@ -1,13 +1,13 @@
 import { dirname, extname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadJsonConfig, parseConfig } from '../config/load-json-config.js';
-import { makaiSettingsSchema, topologyOptionsOf, type MakaiSettings } from '../config/makai-settings.js';
+import { makaiSettingsSchema, type MakaiSettings } from '../config/makai-settings.js';
+import { topologyOptionsOf, type OpqTriggeringOptions } from '../topologies/opq-triggering-options.js';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { resolveMakaiToThisCopy } from '../core/self-import.js';
 import { prepareTopology, type PreparedTopology } from '../prepare-topology.js';
 import type { Registry } from '../registry.js';
-import type { OpqTriggeringOptions } from '../topologies/opq-triggering-options.js';
 import { isTopology, type Topology } from '../topology.js';
 
 /** A topology ready to start, with where it came from. */

@@ -17,7 +17,7 @@ import type { Scenario } from '../simulator/scenario.js';
 import { SimulatedFleet } from '../simulator/simulated-fleet.js';
 import { openStore } from '../stores/open-store.js';
 import type { Store } from '../stores/store.js';
-import { topologyOptionsOf } from '../config/makai-settings.js';
+import { topologyOptionsOf } from '../topologies/opq-triggering-options.js';
 import { defaultTopology } from './load-topology.js';
 import { startTriggeringService, type TriggeringService } from './triggering-service.js';
 

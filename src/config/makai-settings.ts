@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { OpqTriggeringOptions } from '../topologies/opq-triggering-options.js';
 import type { StoreField } from './store-choice.js';
 import { durationField, endpointField, positiveInt } from './zod-fields.js';
 
@@ -99,23 +98,3 @@ export function storeFieldsOf(settings: MakaiSettings): StoreField[] {
   ];
 }
 
-/**
- * The default topology's options for a `makai.json`: the original fields mapped field by field
- * (seconds to durations), each plugin entry anchored at its `plugins[i]` in `file` so that its
- * errors name that field.
- */
-export function topologyOptionsOf(settings: MakaiSettings, file?: string): OpqTriggeringOptions {
-  return {
-    triggerEndpoint: settings.zmq_trigger_endpoint,
-    acquisitionEndpoint: settings.zmq_acquisition_endpoint,
-    measurements: {
-      ttl: settings.mongo_measurement_expiration_seconds * 1000,
-      batchSize: settings.measurement_batch_size,
-      flush: settings.measurement_flush,
-    },
-    trends: { window: settings.mongo_trends_update_interval_seconds * 1000, grace: settings.trend_grace },
-    requestExpiration: settings.event_request_expiration_window_ms,
-    plugins: settings.plugins,
-    pluginOrigins: settings.plugins.map((_, index) => ({ field: `plugins[${index}]`, ...(file === undefined ? {} : { file }) })),
-  };
-}

@@ -1,6 +1,6 @@
 import { ignoreElements, map, tap } from 'rxjs';
 import { z } from 'zod';
-import { defineSink } from '../component.js';
+import { defineSink } from './component.js';
 import { checkOptions } from '../config/check-options.js';
 import { endpointField } from '../config/zod-fields.js';
 import { encodeRequestEventMessage } from '../protocol/codec.js';

@@ -1,6 +1,6 @@
 import { Observable, finalize, type Subscription } from 'rxjs';
 import { z } from 'zod';
-import { defineSink } from '../component.js';
+import { defineSink } from './component.js';
 import { checkOptions } from '../config/check-options.js';
 import { durationField, positiveInt } from '../config/zod-fields.js';
 import { describeError } from '../core/errors.js';

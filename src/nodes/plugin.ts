@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { defineStage, type PrepareContext } from '../component.js';
+import { defineStage, type PrepareContext } from './component.js';
 import { pluginIsolationSchema, type PluginIsolation } from '../config/makai-settings.js';
 import { parseConfig } from '../config/load-json-config.js';
 import { ConfigError } from '../core/errors.js';

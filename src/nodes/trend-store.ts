@@ -1,6 +1,6 @@
 import { map } from 'rxjs';
 import { z } from 'zod';
-import { defineSink } from '../component.js';
+import { defineSink } from './component.js';
 import { checkOptions } from '../config/check-options.js';
 import { durationField, positiveInt } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';

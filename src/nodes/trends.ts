@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStage } from '../component.js';
+import { defineStage } from './component.js';
 import { checkOptions } from '../config/check-options.js';
 import { durationField } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';

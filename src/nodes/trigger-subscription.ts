@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSource } from '../component.js';
+import { defineSource } from './component.js';
 import { checkOptions } from '../config/check-options.js';
 import { endpointField } from '../config/zod-fields.js';
 import { zmqSubscriber } from '../sources/zmq-subscriber.js';

@@ -1,3 +1,4 @@
+import type { MakaiSettings } from '../config/makai-settings.js';
 import type { DurationInput } from '../core/duration.js';
 import type { MeasurementStoreOptions } from '../nodes/measurement-store.js';
 import type { PluginOptions } from '../nodes/plugin.js';
@@ -7,7 +8,7 @@ import type { NodeOrigin } from '../topology.js';
 /**
  * The options of the default topology, `config/topology.ts` (the original triggering service,
  * spec §5). `makai run makai.json` maps the original JSON fields onto them
- * (`topologyOptionsOf` in `src/config/makai-settings.ts`); every option has a default.
+ * ({@link topologyOptionsOf}); every option has a default.
  */
 export interface OpqTriggeringOptions {
   /** The triggering broker's backend (XPUB). Default `tcp://127.0.0.1:9881` (`zmq_trigger_endpoint`). */
@@ -24,4 +25,25 @@ export interface OpqTriggeringOptions {
   readonly plugins?: readonly PluginOptions[];
   /** Where each plugin entry came from (`makai.json`, `plugins[i]`), so its errors name that field. */
   readonly pluginOrigins?: readonly NodeOrigin[];
+}
+
+/**
+ * The default topology's options for a `makai.json`: the original fields mapped field by field
+ * (seconds to durations), each plugin entry anchored at its `plugins[i]` in `file` so that its
+ * errors name that field.
+ */
+export function topologyOptionsOf(settings: MakaiSettings, file?: string): OpqTriggeringOptions {
+  return {
+    triggerEndpoint: settings.zmq_trigger_endpoint,
+    acquisitionEndpoint: settings.zmq_acquisition_endpoint,
+    measurements: {
+      ttl: settings.mongo_measurement_expiration_seconds * 1000,
+      batchSize: settings.measurement_batch_size,
+      flush: settings.measurement_flush,
+    },
+    trends: { window: settings.mongo_trends_update_interval_seconds * 1000, grace: settings.trend_grace },
+    requestExpiration: settings.event_request_expiration_window_ms,
+    plugins: settings.plugins,
+    pluginOrigins: settings.plugins.map((_, index) => ({ field: `plugins[${index}]`, ...(file === undefined ? {} : { file }) })),
+  };
 }

@@ -15,7 +15,7 @@ import { decodeRequestEventMessage, encodeTriggerMessage } from '../../src/proto
 import type { RequestEventMessage, TriggerMessage } from '../../src/protocol/messages.js';
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';
 import { defaultTopology } from '../../src/cli/load-topology.js';
-import { topologyOptionsOf } from '../../src/config/makai-settings.js';
+import { topologyOptionsOf } from '../../src/topologies/opq-triggering-options.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { within } from '../helpers/zmq.js';
 

@@ -20,7 +20,7 @@ import { ensureBoxKeyPairs } from '../../src/simulator/box-key-pairs.js';
 import { openStore } from '../../src/stores/open-store.js';
 import type { Store } from '../../src/stores/store.js';
 import { defaultTopology } from '../../src/cli/load-topology.js';
-import { topologyOptionsOf } from '../../src/config/makai-settings.js';
+import { topologyOptionsOf } from '../../src/topologies/opq-triggering-options.js';
 import { createAcquisitionFixture, Requester, ScriptedBox, testSettings, type AcquisitionFixture } from '../helpers/acquisition-harness.js';
 import { eventRequest } from '../helpers/messages.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';

@@ -9,7 +9,7 @@ import { Metrics } from '../../src/core/metrics.js';
 import { decodeRequestEventMessage, encodeTriggerMessage } from '../../src/protocol/codec.js';
 import type { RequestEventMessage, TriggerMessage } from '../../src/protocol/messages.js';
 import { defaultTopology } from '../../src/cli/load-topology.js';
-import { topologyOptionsOf } from '../../src/config/makai-settings.js';
+import { topologyOptionsOf } from '../../src/topologies/opq-triggering-options.js';
 import type { Topology } from '../../src/topology.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Subject, asyncScheduler, filter, ignoreElements, map, of, tap, toArray, type Observable } from 'rxjs';
-import { defineSink, defineSource, defineStage } from '../../src/component.js';
+import { defineSink, defineSource, defineStage } from '../../src/nodes/component.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Metrics } from '../../src/core/metrics.js';

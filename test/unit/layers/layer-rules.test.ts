@@ -170,8 +170,8 @@ const allowed: Tree = {
   'src/registry.ts': "import './topology.js';",
   'src/topologies/opq-triggering.ts': "import '../registry.js';",
   'src/index.ts': "export * from './topologies/opq-triggering.js';",
-  'src/testing.ts': "import './index.js';",
-  'src/cli/main.ts': "import '../index.js';\nimport '../simulator/simulated-box.js';\nimport '../testing.js';",
+  'src/testing/index.ts': "import '../index.js';",
+  'src/cli/main.ts': "import '../index.js';\nimport '../simulator/simulated-box.js';\nimport '../testing/index.js';",
 };
 
 describe('layer rules (.dependency-cruiser.cjs)', () => {

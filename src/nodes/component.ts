@@ -1,9 +1,9 @@
 import type { Observable, Observer, OperatorFunction, SchedulerLike } from 'rxjs';
-import type { Logger } from './core/logger.js';
-import type { Metrics } from './core/metrics.js';
-import type { BoxLiveness } from './observability/box-liveness.js';
-import type { BoxDirectory } from './stores/box-directory.js';
-import type { Store } from './stores/store.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { BoxLiveness } from '../observability/box-liveness.js';
+import type { BoxDirectory } from '../stores/box-directory.js';
+import type { Store } from '../stores/store.js';
 
 /**
  * Components: the node kinds a topology is made of. A component is one file in `src/nodes/`
