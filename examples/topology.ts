@@ -1,7 +1,9 @@
 /**
  * An example topology, written outside the Makai repository: the box stream decoded, stored and
- * trended as in the default topology, plus our own plugin (`plugins/sustained-sag.ts`) beside
- * the built-in threshold plugin. Run it with `npx makai run topology.ts`.
+ * trended as in the default topology, with two detectors: our own plugin
+ * (`plugins/sustained-sag.ts`) for moderate sags that last, and the built-in threshold plugin for
+ * severe voltage excursions (±20 %) and frequency or THD out of limits.
+ * Run it with `npx makai run topology.ts`.
  */
 import {
   acquisitionPush,
@@ -30,7 +32,7 @@ export default defineTopology('sustained-sags', ({ source, pipe, merge, sink }) 
 
   const requests = merge('plugins', [
     pipe('sustained-sag', measurements, plugin({ path: './plugins/sustained-sag.ts', sagPercent: 10, minMessages: 3 })),
-    pipe('threshold', measurements, plugin({ plugin: 'threshold', voltagePercent: 5 })),
+    pipe('threshold', measurements, plugin({ plugin: 'threshold', voltagePercent: 20 })),
   ]);
   sink('acquisition', pipe('dedupe', requests, dedupe({ expiration: '30m' })), acquisitionPush({ endpoint: acquisition }));
 

@@ -1,11 +1,11 @@
 import { dirname, extname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { loadJsonConfig, parseConfig } from '../config/load-json-config.js';
 import { makaiSettingsSchema, type MakaiSettings } from '../config/makai-settings.js';
 import { topologyOptionsOf, type OpqTriggeringOptions } from '../topologies/opq-triggering-options.js';
 import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { resolveMakaiToThisCopy } from '../core/self-import.js';
+import { moduleUrl } from '../core/self-import.js';
 import { prepareTopology, type PreparedTopology } from '../prepare-topology.js';
 import type { Registry } from '../registry.js';
 import { isTopology, type Topology } from '../topology.js';
@@ -91,7 +91,7 @@ let tsxRegistered: Promise<void> | undefined;
 
 /**
  * Imports a topology module as ESM, TypeScript compiled on the fly by tsx, with `'makai'`
- * resolving to this copy (see {@link resolveMakaiToThisCopy}). A `ConfigError` thrown while it
+ * resolving to this copy (see {@link moduleUrl}). A `ConfigError` thrown while it
  * is evaluated (by `defineTopology`) gets the file added.
  */
 async function importModule(path: string): Promise<Record<string, unknown>> {
@@ -100,9 +100,8 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
     tsxRegistered ??= import('tsx/esm/api').then(({ register }) => void register());
     await tsxRegistered;
   }
-  resolveMakaiToThisCopy();
   try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    return (await import(moduleUrl(path))) as Record<string, unknown>;
   } catch (error) {
     if (isConfigError(error)) throw anchorAtFile(error, path);
     throw new ConfigError(`cannot load the topology module: ${(error as Error).message}`, { file: path }, { cause: error });

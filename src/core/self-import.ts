@@ -1,4 +1,5 @@
 import { register } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 /**
  * Makes `import … from 'makai'` (and `'makai/testing'`) in topology and plugin modules resolve
@@ -24,8 +25,23 @@ export function resolveMakaiToThisCopy(): void {
 
 let installed = false;
 
+/**
+ * Appended to the URL of a topology or plugin module to import it as an ES module whatever the
+ * nearest package.json says. Without it, tsx compiles a `.ts` file in a folder without
+ * `"type": "module"` to CommonJS, and its `import … from 'makai'` becomes a `require()` of the
+ * ES module that is importing it: Node refuses that as a cycle.
+ */
+const ESM_MARK = '?makai-esm';
+
+/** The URL to import `file` with: as ESM, with `'makai'` resolving to this copy. */
+export function moduleUrl(file: string): string {
+  resolveMakaiToThisCopy();
+  return pathToFileURL(file).href + ESM_MARK;
+}
+
 /** The hooks module: plain JavaScript, as it is loaded on the hooks thread without any compiler. */
 const HOOKS = `
+const ESM_MARK = '${ESM_MARK}';
 let parentURL;
 let targets = {};
 export function initialize(data) {
@@ -35,6 +51,10 @@ export function initialize(data) {
 export async function resolve(specifier, context, nextResolve) {
   const target = Object.hasOwn(targets, specifier) ? targets[specifier] : undefined;
   if (target !== undefined) return nextResolve(target, { ...context, parentURL });
+  if (specifier.endsWith(ESM_MARK)) {
+    const resolved = await nextResolve(specifier.slice(0, -ESM_MARK.length), context);
+    return { ...resolved, url: resolved.url + ESM_MARK, format: 'module' };
+  }
   return nextResolve(specifier, context);
 }
 `;

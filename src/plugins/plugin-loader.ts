@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { moduleUrl, resolveMakaiToThisCopy } from '../core/self-import.js';
 import { ConfigError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { builtinPlugins, type BuiltinPlugins } from './builtin/index.js';
@@ -181,8 +182,8 @@ async function importModule(file: string, fail: (message: string, key?: string, 
   }
   let namespace: Record<string, unknown>;
   try {
-    const url = pathToFileURL(file).href;
-    namespace = TYPESCRIPT.test(extname(file)) ? await importTypeScript(url) : await import(url);
+    // TypeScript is imported as ESM with 'makai' resolving to this copy; plain JS as Node reads it (CommonJS too).
+    namespace = TYPESCRIPT.test(extname(file)) ? await importTypeScript(moduleUrl(file)) : (resolveMakaiToThisCopy(), await import(pathToFileURL(file).href));
   } catch (error) {
     return fail(`could not load plugin module ${file}: ${describeError(error)}`, 'path', error);
   }
