@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { config as rxjsConfig } from 'rxjs';
-import { describeError } from '../core/errors.js';
+import { ConfigError, describeError } from '../core/errors.js';
 import { UsageError, type CliCommand, type CliIo } from './command.js';
 
 /** Every subcommand, loaded only when used so `makai keys` does not load ZeroMQ or MongoDB. */
@@ -61,7 +61,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.err(`makai ${name}: ${error.message}\n\n${command.usage}`);
       return 2;
     }
-    io.err(`makai ${name}: ${describeError(error)}`);
+    // A config error is the user's to fix: its message names the file and field; no class name.
+    io.err(`makai ${name}: ${error instanceof ConfigError ? error.message : describeError(error)}`);
     return 1;
   }
 }

@@ -23,16 +23,12 @@ export interface OpenStoreDeps {
 const SCHEME = /^([a-z][a-z0-9+.-]+):/i;
 
 /**
- * Opens the store a URI names:
+ * What `uri` names, checked without opening anything (`makai validate` runs this as `openStore` does).
  *
- * - `sqlite:<path>`, `sqlite://<path>`, `file:` URLs and plain paths → the embedded SQLite store;
- * - `mongodb://…` and `mongodb+srv://…` → the MongoDB store (loaded only then, so SQLite users
- *   never load the MongoDB driver).
- *
- * @throws ConfigError (rejected) for an empty URI or an unknown scheme, naming the URI without its password.
- * @throws StoreError (rejected) when the store cannot be opened.
+ * @throws ConfigError for an empty URI or an unknown scheme, naming the URI without its password
+ *   and where it was written (`deps.configFile`, `deps.configPath`).
  */
-export async function openStore(uri: string, deps: OpenStoreDeps = {}): Promise<Store> {
+export function checkStoreUri(uri: string, deps: Pick<OpenStoreDeps, 'configFile' | 'configPath'> = {}): NonNullable<ReturnType<typeof storeTarget>> {
   const where = { ...(deps.configFile ? { file: deps.configFile } : {}), ...(deps.configPath ? { path: deps.configPath } : {}) };
   let target: ReturnType<typeof storeTarget>;
   try {
@@ -48,6 +44,21 @@ export async function openStore(uri: string, deps: OpenStoreDeps = {}): Promise<
       where,
     );
   }
+  return target;
+}
+
+/**
+ * Opens the store a URI names:
+ *
+ * - `sqlite:<path>`, `sqlite://<path>`, `file:` URLs and plain paths → the embedded SQLite store;
+ * - `mongodb://…` and `mongodb+srv://…` → the MongoDB store (loaded only then, so SQLite users
+ *   never load the MongoDB driver).
+ *
+ * @throws ConfigError (rejected) for an empty URI or an unknown scheme, naming the URI without its password.
+ * @throws StoreError (rejected) when the store cannot be opened.
+ */
+export async function openStore(uri: string, deps: OpenStoreDeps = {}): Promise<Store> {
+  const target = checkStoreUri(uri, deps);
   if (target.kind === 'sqlite') {
     const { openSqliteStore } = await import('./sqlite-store.js');
     return openSqliteStore({ path: target.path, ...logAndMetrics(deps) });

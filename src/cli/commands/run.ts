@@ -1,13 +1,11 @@
 import { parseArgs } from 'node:util';
 import { describeError } from '../../core/errors.js';
-import { storeFieldsOf } from '../../config/makai-settings.js';
-import { chooseStore } from '../../config/store-choice.js';
 import { createCliLogger } from '../cli-logger.js';
 import { UsageError, type CliCommand } from '../command.js';
-import { loadTopology } from '../load-topology.js';
+import { DEFAULT_STORE_URI, loadTriggeringConfig } from '../triggering-config.js';
 import { startTriggeringService } from '../triggering-service.js';
 
-export const DEFAULT_STORE_URI = 'sqlite:./data/makai.db';
+export { DEFAULT_STORE_URI };
 
 const usage = `Usage: makai run [config.json | topology.ts] [options]
 
@@ -41,14 +39,13 @@ export const command: CliCommand = {
     const deadline = Number(values['stop-deadline'] ?? 10_000);
     if (!Number.isFinite(deadline) || deadline <= 0) throw new UsageError('--stop-deadline must be a positive number of ms');
     const logger = createCliLogger(values['log-level']);
-    const loaded = await loadTopology(positionals[0]);
-    const store = chooseStore(values.store, loaded.file, storeFieldsOf(loaded.settings), DEFAULT_STORE_URI);
+    const { loaded, store, metricsAddress } = await loadTriggeringConfig(positionals[0], { store: values.store, metricsAddress: values['metrics-address'] }, logger);
     const service = await startTriggeringService({
       loaded,
       storeUri: store.uri,
       storeFrom: store.origin,
       logger,
-      ...(values['metrics-address'] ? { observabilityAddress: values['metrics-address'] } : {}),
+      ...(metricsAddress !== undefined ? { observabilityAddress: metricsAddress } : {}),
     });
 
     const outcome = await Promise.race([

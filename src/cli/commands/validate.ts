@@ -1,21 +1,26 @@
 import { parseArgs } from 'node:util';
 import { describeTopology } from '../../topology.js';
 import { UsageError, type CliCommand } from '../command.js';
-import { loadTopology } from '../load-topology.js';
+import { loadTriggeringConfig } from '../triggering-config.js';
 
-const usage = `Usage: makai validate <config.json | topology.ts>
+const usage = `Usage: makai validate <config.json | topology.ts> [--store URI] [--metrics-address HOST:PORT]
 
-Loads and validates a triggering-service config or topology module without opening anything,
-and prints the topology as a diagram. Exits 1 with an error naming the file and field when it
-is invalid.`;
+Makes every check \`makai run\` makes before it starts, without opening anything: each node's
+options, plugin modules and their settings, the store URI and the metrics address. Prints the
+topology as a diagram; exits 1 with the error \`makai run\` would give (naming the file and
+field) when something is refused.`;
 
 export const command: CliCommand = {
   summary: 'check a config or topology file and print its diagram',
   usage,
   async run(argv, io) {
-    const { positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: {} });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { store: { type: 'string' }, 'metrics-address': { type: 'string' } },
+    });
     if (positionals.length !== 1) throw new UsageError('expected exactly one config or topology file');
-    const loaded = await loadTopology(positionals[0]);
+    const { loaded } = await loadTriggeringConfig(positionals[0], { store: values.store, metricsAddress: values['metrics-address'] });
     io.out(describeTopology(loaded.topology));
     return 0;
   },
