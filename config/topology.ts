@@ -8,7 +8,7 @@
  *                        ├─► measurement store             (batched, 24 h TTL, expiry sweep)
  *                        ├─► trends ─► trend store          (1-minute event-time windows)
  *                        └─► plugin… ─► dedupe ─► acquisition PUSH
- * decode.rejections + trends.late ─► dead letters         (counted, logged, kept)
+ * decode.rejections + trends.late + dedupe.rejections ─► dead letters  (counted, logged, kept)
  * ```
  */
 import {
@@ -30,6 +30,7 @@ import {
 export function opqTriggering(options: OpqTriggeringOptions = {}): Topology {
   const plugins = options.plugins ?? [{ plugin: 'threshold' }];
   return defineTopology('opq-triggering', ({ source, pipe, merge, sink }) => {
+    const refused = [];
     const frames = source('trigger', triggerSubscription({ endpoint: options.triggerEndpoint ?? 'tcp://127.0.0.1:9881' }));
     const measurements = pipe('decode', frames, decodeTriggers());
     sink('box-liveness', measurements, boxLiveness());
@@ -37,6 +38,7 @@ export function opqTriggering(options: OpqTriggeringOptions = {}): Topology {
 
     const windows = pipe('trends', measurements, trends(options.trends));
     sink('trend-store', windows, trendStore());
+    refused.push(measurements.rejections, windows.late);
 
     if (plugins.length > 0) {
       const requests = merge(
@@ -45,9 +47,10 @@ export function opqTriggering(options: OpqTriggeringOptions = {}): Topology {
       );
       const fresh = pipe('dedupe', requests, dedupe({ expiration: options.requestExpiration ?? '30m' }));
       sink('acquisition', fresh, acquisitionPush({ endpoint: options.acquisitionEndpoint ?? 'tcp://127.0.0.1:9884' }));
+      refused.push(fresh.rejections);
     }
 
-    sink('dead-letters', merge('refused', [measurements.rejections, windows.late]), deadLetters());
+    sink('dead-letters', merge('refused', refused), deadLetters());
   });
 }
 

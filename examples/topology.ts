@@ -34,7 +34,8 @@ export default defineTopology('sustained-sags', ({ source, pipe, merge, sink }) 
     pipe('sustained-sag', measurements, plugin({ path: './plugins/sustained-sag.ts', sagPercent: 10, minMessages: 3 })),
     pipe('threshold', measurements, plugin({ plugin: 'threshold', voltagePercent: 20 })),
   ]);
-  sink('acquisition', pipe('dedupe', requests, dedupe({ expiration: '30m' })), acquisitionPush({ endpoint: acquisition }));
+  const fresh = pipe('dedupe', requests, dedupe({ expiration: '30m' }));
+  sink('acquisition', fresh, acquisitionPush({ endpoint: acquisition }));
 
-  sink('dead-letters', merge('refused', [measurements.rejections, windows.late]), deadLetters());
+  sink('dead-letters', merge('refused', [measurements.rejections, windows.late, fresh.rejections]), deadLetters());
 });

@@ -3,6 +3,7 @@ import { defineStage } from './component.js';
 import { checkOptions } from '../config/check-options.js';
 import { durationField } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';
+import type { Rejection } from '../core/rejection.js';
 import { dedupeRequests } from '../operators/dedupe-requests.js';
 import type { RequestEventMessage } from '../protocol/messages.js';
 
@@ -15,12 +16,32 @@ const optionsSchema = z
   .object({ expiration: durationField.refine((ms) => ms > 0, 'must be longer than 0 ms').default('30m') })
   .strict();
 
-/** Drops event requests whose interval and boxes are already covered (spec §5.6, without its bugs). */
-export const dedupe = defineStage<DedupeOptions, z.output<typeof optionsSchema>, never, RequestEventMessage, RequestEventMessage>({
+/**
+ * Decides which event requests ask the boxes for waveforms (spec §5.6, without its bugs): every
+ * valid request is forwarded, and one whose whole interval was already requested recently goes
+ * with `requestData: false`. It never merges requests: grouping boxes into one event is the
+ * plugin's. A request with an impossible interval goes to the `rejections` side output.
+ */
+export const dedupe = defineStage<DedupeOptions, z.output<typeof optionsSchema>, never, RequestEventMessage, RequestEventMessage, { rejections: Rejection }>({
   kind: 'dedupe',
-  summary: 'drops requests already covered by a recent one',
+  summary: 'requestData off for intervals already requested; impossible intervals to .rejections',
   resources: [],
-  sideOutputs: [],
+  sideOutputs: ['rejections'],
   validate: (options) => checkOptions(optionsSchema, options),
-  create: (options, context) => dedupeRequests({ expirationMs: options.expiration, metrics: context.metrics, scheduler: context.scheduler }),
+  create: (options, context) =>
+    dedupeRequests({
+      expirationMs: options.expiration,
+      metrics: context.metrics,
+      scheduler: context.scheduler,
+      rejected: {
+        next: ({ request }) =>
+          context.outputs.rejections.next({
+            source: context.id,
+            reason: 'out-of-range',
+            detail: `event request with an impossible interval [${request.startTimestampMsUtc}, ${request.endTimestampMsUtc}] from ${request.requestee || 'a plugin'}`,
+            preview: '',
+            atMs: context.scheduler.now(),
+          }),
+      },
+    }),
 });

@@ -105,8 +105,9 @@ function cappedTopology(feed: string, acquisition: string, maxQueued: number): T
     const windows = pipe('trends', measurements, trends({ window: '1s', grace: '200ms' }));
     sink('trend-store', windows, trendStore());
     const requests = pipe('plugin-0', measurements, plugin({ plugin: 'threshold' }));
-    sink('acquisition', pipe('dedupe', requests, dedupe({ expiration: 30 * MINUTE })), acquisitionPush({ endpoint: acquisition }));
-    sink('dead-letters', merge('refused', [measurements.rejections, windows.late]), deadLetters());
+    const fresh = pipe('dedupe', requests, dedupe({ expiration: 30 * MINUTE }));
+    sink('acquisition', fresh, acquisitionPush({ endpoint: acquisition }));
+    sink('dead-letters', merge('refused', [measurements.rejections, windows.late, fresh.rejections]), deadLetters());
   });
 }
 
