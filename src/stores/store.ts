@@ -19,7 +19,12 @@ export interface Store {
 
   /** Inserts a batch of measurements (unordered; all or nothing is not required, but every failure is reported). */
   insertMeasurements(docs: readonly MeasurementDoc[]): Promise<void>;
-  /** Inserts closed trend windows. */
+  /**
+   * Inserts closed trend windows, one document per box and window (`box_id`, `window_start_ms`,
+   * `timestamp_ms`): a window already stored is merged with the new one (min of min, max of
+   * max, count-weighted average, counts added; see `mergeTrends`), so a service restarted
+   * inside a minute still leaves one trend for it.
+   */
   insertTrends(docs: readonly TrendDoc[]): Promise<void>;
   /** Deletes measurements whose `expireAt` is at or before `now`; returns how many. */
   deleteExpiredMeasurements(now: Date): Promise<number>;
