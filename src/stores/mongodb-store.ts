@@ -735,13 +735,15 @@ export class MongoStore implements Store {
     });
   }
 
-  trimDeadLetters(keep: number): Promise<number> {
+  trimDeadLetters(keep: number, reason?: string): Promise<number> {
     return this.run('trimDeadLetters', async () => {
       checkLimit('trimDeadLetters', keep);
+      const only = reason === undefined ? {} : { reason: String(reason) };
       // The newest document to delete; it and everything older go.
-      const boundary = await this.deadLetters.find({}, { projection: { at_ms: 1 } }).sort({ at_ms: -1, _id: -1 }).skip(keep).limit(1).next();
+      const boundary = await this.deadLetters.find(only, { projection: { at_ms: 1 } }).sort({ at_ms: -1, _id: -1 }).skip(keep).limit(1).next();
       if (boundary === null) return 0;
       const result = await this.deadLetters.deleteMany({
+        ...only,
         $or: [{ at_ms: { $lt: boundary['at_ms'] } }, { at_ms: boundary['at_ms'], _id: { $lte: boundary['_id'] } }],
       });
       return result.deletedCount;

@@ -534,9 +534,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  trimDeadLetters(keep: number): Promise<number> {
+  trimDeadLetters(keep: number, reason?: string): Promise<number> {
     return this.run('trimDeadLetters', () => {
       const limit = sqlLimit('trimDeadLetters', keep);
+      if (reason !== undefined) {
+        return this.prepared(
+          'DELETE FROM dead_letters WHERE reason = ? AND id NOT IN (SELECT id FROM dead_letters WHERE reason = ? ORDER BY at_ms DESC, id DESC LIMIT ?)',
+        ).run(String(reason), String(reason), limit).changes;
+      }
       return this.prepared(
         'DELETE FROM dead_letters WHERE id NOT IN (SELECT id FROM dead_letters ORDER BY at_ms DESC, id DESC LIMIT ?)',
       ).run(limit).changes;

@@ -84,7 +84,11 @@ export interface Store {
   /** Newest first: by `at_ms`, ties in reverse insertion order. */
   listDeadLetters(query?: { readonly limit?: number }): Promise<DeadLetterDoc[]>;
   /** Deletes all but the newest `keep` dead letters (same order as the list); returns how many. */
-  trimDeadLetters(keep: number): Promise<number>;
+  /**
+   * With `reason`, deletes all but the newest `keep` dead letters of that reason and leaves the
+   * others alone (the dead-letter store keeps a bounded ring per reason).
+   */
+  trimDeadLetters(keep: number, reason?: string): Promise<number>;
 
   /** Flushes and closes; further calls reject. */
   close(): Promise<void>;

@@ -540,6 +540,15 @@ export function storeContract(
         assert.equal(await store.trimDeadLetters(0), 4);
         assert.deepStrictEqual(await store.listDeadLetters(), []);
         await rejectsWithStoreError(() => store.trimDeadLetters(-1), 'trimDeadLetters(-1)');
+
+        // Per reason: a flood of one reason is trimmed without touching the letters of another.
+        const flood = Array.from({ length: 6 }, (_, i): DeadLetterDoc => ({ ...letter(1, T + 10 + i), reason: 'window-closed', detail: `flood ${i}` }));
+        await store.insertDeadLetters([letter(3, T + 9), ...flood]);
+        assert.equal(await store.trimDeadLetters(2, 'window-closed'), 4);
+        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => d.detail), ['flood 5', 'flood 4', 'letter 3']);
+        assert.equal(await store.trimDeadLetters(0, 'no-such-reason'), 0);
+        assert.equal(await store.trimDeadLetters(0, 'truncated'), 1);
+        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => d.detail), ['flood 5', 'flood 4']);
       }));
 
     it(`${name}: rejects with a StoreError, in bounded time, when the backing store is unreachable`, (t) =>
