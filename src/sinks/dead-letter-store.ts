@@ -11,10 +11,11 @@ export interface DeadLetterStoreOptions {
   /** Where dead letters are kept across restarts (`dead_letters`); in memory only without it. */
   readonly store?: Pick<Store, 'insertDeadLetters' | 'trimDeadLetters'>;
   /**
-   * How many of the newest are kept **per reason**, in memory and in the store (default 1000).
-   * Per reason, so a flood of one kind (late trend messages, say) cannot evict the few decode
-   * failures an operator is looking for. Reasons are a small fixed set of labels
-   * (`DecodeFailure`), so the total stays bounded by capacity × reasons.
+   * How many of the newest are kept **per source and reason**, in memory and in the store
+   * (default 1000). Per reason, so a flood of one kind (late trend messages, say) cannot evict
+   * the few decode failures an operator is looking for; per source too, because stages share
+   * reason labels (`out-of-range` from `decode` and from `trends`). Both are small fixed sets
+   * of labels (stage names, `DecodeFailure`), so the total stays bounded.
    */
   readonly capacity?: number;
   /** Longest a dead letter waits before it is written (ms, default 1000). */
@@ -30,11 +31,12 @@ export interface DeadLetterStoreOptions {
 const MAX_DETAIL_CHARS = 500;
 const MAX_LABEL_CHARS = 64;
 
-/** The newest letters of one reason. Letter `s` (1 for the first) lives at `slots[(s - 1) % capacity]`. */
+/** The newest letters of one source and reason. Letter `s` (1 for the first) lives at `slots[(s - 1) % capacity]`. */
 interface ReasonRing {
+  readonly source: string;
   readonly reason: string;
   readonly slots: (Kept | undefined)[];
-  /** Sequence number of the newest letter of this reason. */
+  /** Sequence number of the newest letter of this source and reason. */
   newest: number;
   /** Newest sequence number written to the store (or handed to the write in flight). */
   written: number;
@@ -47,16 +49,16 @@ interface Kept {
 }
 
 /**
- * The bounded dead-letter store: per reason, the newest `capacity` refused inputs (reason,
- * source, first bytes as hex, time), in a ring in memory and, when a store is given, in its
- * `dead_letters` collection, written in batches and trimmed per reason to the newest
+ * The bounded dead-letter store: per source and reason, the newest `capacity` refused inputs
+ * (reason, source, first bytes as hex, time), in a ring in memory and, when a store is given,
+ * in its `dead_letters` collection, written in batches and trimmed per source and reason to the newest
  * `capacity` after every write. `makai deadletters` lists them newest first, all reasons mixed.
  *
  * Plug it into the dead-letter log with one call: `deadLetterLog({ ..., keep: deadLetters.keep })`.
  *
  * Bounded whatever comes in: `keep` is O(1) and never waits on the store; a flood of garbage
- * overwrites the oldest entries of its own reason only, and each write carries at most
- * `capacity` letters per reason (older ones would be trimmed anyway). A failing store is
+ * overwrites the oldest entries of its own source and reason only, and each write carries at
+ * most `capacity` letters per ring (older ones would be trimmed anyway). A failing store is
  * retried with back-off and logged once per outage; letters overwritten before they could be
  * written are counted (`makai_dead_letters_unsaved_total`).
  */
@@ -98,7 +100,7 @@ export class DeadLetterStore {
   /** Keeps one rejection. Never throws, never waits: pass it as the dead-letter log's `keep`. */
   readonly keep = (rejection: Rejection): void => {
     const doc = toDeadLetterDoc(rejection, this.scheduler.now());
-    const ring = this.ringOf(doc.reason);
+    const ring = this.ringOf(doc.source, doc.reason);
     ring.newest++;
     const evicted = ring.newest - this.capacity;
     if (this.options.store && evicted > ring.written) {
@@ -139,11 +141,12 @@ export class DeadLetterStore {
     await this.flush();
   }
 
-  private ringOf(reason: string): ReasonRing {
-    let ring = this.rings.get(reason);
+  private ringOf(source: string, reason: string): ReasonRing {
+    const key = `${source}\u0000${reason}`;
+    let ring = this.rings.get(key);
     if (!ring) {
-      ring = { reason, slots: new Array<Kept | undefined>(this.capacity), newest: 0, written: 0 };
-      this.rings.set(reason, ring);
+      ring = { source, reason, slots: new Array<Kept | undefined>(this.capacity), newest: 0, written: 0 };
+      this.rings.set(key, ring);
     }
     return ring;
   }
@@ -201,7 +204,7 @@ export class DeadLetterStore {
       return;
     }
     try {
-      for (const { ring } of taken) await store.trimDeadLetters(this.capacity, ring.reason);
+      for (const { ring } of taken) await store.trimDeadLetters(this.capacity, { source: ring.source, reason: ring.reason });
     } catch (error) {
       // Harmless: the next write trims again.
       this.options.logger.debug('could not trim dead letters', { error: describeError(error) });

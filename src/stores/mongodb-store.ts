@@ -44,7 +44,7 @@ import {
 import { withTransientRetry, type MongoRetryPolicy } from './mongodb-retry.js';
 import { DUPLICATE_KEY, bulkWrapped, isDuplicateKeyError, mongoStoreError } from './mongodb-store-error.js';
 import { redactUri } from './redact-uri.js';
-import type { BoxReply, BoxReplyOutcome, Store, TimeRangeQuery } from './store.js';
+import type { BoxReply, BoxReplyOutcome, DeadLetterRing, Store, TimeRangeQuery } from './store.js';
 
 export type { MongoExpiryMode, MongoExpiryOption } from './mongodb-expiry.js';
 export type { MongoRetryPolicy } from './mongodb-retry.js';
@@ -735,10 +735,10 @@ export class MongoStore implements Store {
     });
   }
 
-  trimDeadLetters(keep: number, reason?: string): Promise<number> {
+  trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number> {
     return this.run('trimDeadLetters', async () => {
       checkLimit('trimDeadLetters', keep);
-      const only = reason === undefined ? {} : { reason: String(reason) };
+      const only = of === undefined ? {} : { source: String(of.source), reason: String(of.reason) };
       // The newest document to delete; it and everything older go.
       const boundary = await this.deadLetters.find(only, { projection: { at_ms: 1 } }).sort({ at_ms: -1, _id: -1 }).skip(keep).limit(1).next();
       if (boundary === null) return 0;

@@ -12,7 +12,7 @@ import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
 import { mergeTrends } from './merge-trends.js';
 import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
 import { isRetryableSqliteError, sqliteStoreError } from './sqlite-store-error.js';
-import type { BoxReply, BoxReplyOutcome, Store, TimeRangeQuery } from './store.js';
+import type { BoxReply, BoxReplyOutcome, DeadLetterRing, Store, TimeRangeQuery } from './store.js';
 
 export interface SqliteStoreOptions {
   /** Database file. Missing parent directories are created. `:memory:` gives a private in-memory store. */
@@ -534,13 +534,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  trimDeadLetters(keep: number, reason?: string): Promise<number> {
+  trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number> {
     return this.run('trimDeadLetters', () => {
       const limit = sqlLimit('trimDeadLetters', keep);
-      if (reason !== undefined) {
+      if (of !== undefined) {
+        const [source, reason] = [String(of.source), String(of.reason)];
         return this.prepared(
-          'DELETE FROM dead_letters WHERE reason = ? AND id NOT IN (SELECT id FROM dead_letters WHERE reason = ? ORDER BY at_ms DESC, id DESC LIMIT ?)',
-        ).run(String(reason), String(reason), limit).changes;
+          `DELETE FROM dead_letters WHERE source = ? AND reason = ? AND id NOT IN
+             (SELECT id FROM dead_letters WHERE source = ? AND reason = ? ORDER BY at_ms DESC, id DESC LIMIT ?)`,
+        ).run(source, reason, source, reason, limit).changes;
       }
       return this.prepared(
         'DELETE FROM dead_letters WHERE id NOT IN (SELECT id FROM dead_letters ORDER BY at_ms DESC, id DESC LIMIT ?)',

@@ -85,16 +85,22 @@ export interface Store {
   listDeadLetters(query?: { readonly limit?: number }): Promise<DeadLetterDoc[]>;
   /** Deletes all but the newest `keep` dead letters (same order as the list); returns how many. */
   /**
-   * With `reason`, deletes all but the newest `keep` dead letters of that reason and leaves the
-   * others alone (the dead-letter store keeps a bounded ring per reason).
+   * With `of`, deletes all but the newest `keep` dead letters of that source and reason and
+   * leaves the others alone (the dead-letter store keeps a bounded ring per source and reason).
    */
-  trimDeadLetters(keep: number, reason?: string): Promise<number>;
+  trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number>;
 
   /** Flushes and closes; further calls reject. */
   close(): Promise<void>;
 }
 
 export type StoreKind = 'sqlite' | 'mongodb';
+
+/** One ring of the dead-letter store: the letters of one source and reason. */
+export interface DeadLetterRing {
+  readonly source: string;
+  readonly reason: string;
+}
 
 export interface TimeRangeQuery {
   readonly box_id?: string;

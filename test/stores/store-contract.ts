@@ -541,14 +541,20 @@ export function storeContract(
         assert.deepStrictEqual(await store.listDeadLetters(), []);
         await rejectsWithStoreError(() => store.trimDeadLetters(-1), 'trimDeadLetters(-1)');
 
-        // Per reason: a flood of one reason is trimmed without touching the letters of another.
-        const flood = Array.from({ length: 6 }, (_, i): DeadLetterDoc => ({ ...letter(1, T + 10 + i), reason: 'window-closed', detail: `flood ${i}` }));
-        await store.insertDeadLetters([letter(3, T + 9), ...flood]);
-        assert.equal(await store.trimDeadLetters(2, 'window-closed'), 4);
-        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => d.detail), ['flood 5', 'flood 4', 'letter 3']);
-        assert.equal(await store.trimDeadLetters(0, 'no-such-reason'), 0);
-        assert.equal(await store.trimDeadLetters(0, 'truncated'), 1);
-        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => d.detail), ['flood 5', 'flood 4']);
+        // Per source and reason: a flood of one is trimmed without touching the letters of another,
+        // even one with the same reason from another source.
+        const flood = Array.from({ length: 6 }, (_, i): DeadLetterDoc => ({ ...letter(1, T + 10 + i), source: 'trends', reason: 'out-of-range', detail: `flood ${i}` }));
+        const decodeLetter: DeadLetterDoc = { ...letter(3, T + 8), source: 'decode', reason: 'out-of-range' };
+        await store.insertDeadLetters([decodeLetter, letter(3, T + 9), ...flood]);
+        assert.equal(await store.trimDeadLetters(2, { source: 'trends', reason: 'out-of-range' }), 4);
+        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => d.detail), ['flood 5', 'flood 4', 'letter 3', 'letter 3']);
+        assert.equal(await store.trimDeadLetters(0, { source: 'trends', reason: 'no-such-reason' }), 0);
+        assert.equal(await store.trimDeadLetters(0, { source: 'decode', reason: 'out-of-range' }), 1);
+        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => [d.source, d.reason]), [
+          ['trends', 'out-of-range'],
+          ['trends', 'out-of-range'],
+          [letter(3, 0).source, letter(3, 0).reason],
+        ]);
       }));
 
     it(`${name}: rejects with a StoreError, in bounded time, when the backing store is unreachable`, (t) =>
