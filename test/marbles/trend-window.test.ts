@@ -409,6 +409,41 @@ describe('trendWindow', () => {
       assert.deepEqual(late, [], 'nothing lost');
     });
 
+    it('should trend every in-order message exactly as without outliers, whatever lone outliers ahead come between them', () => {
+      const traffic = fc.record({
+        steps: fc.array(fc.record({ id: fc.constantFrom(1, 2), dt: fc.integer({ min: 0, max: 400 }), outlier: fc.option(fc.integer({ min: 61_000, max: 7 * 86_400_000 }), { nil: undefined }) }), { maxLength: 80 }),
+      });
+      fc.assert(
+        fc.property(traffic, ({ steps }) => {
+          const clock = new Map<number, number>();
+          const normal: TriggerMessage[] = [];
+          const all: TriggerMessage[] = [];
+          for (const { id, dt, outlier } of steps) {
+            const time = (clock.get(id) ?? 1_000_000) + dt;
+            clock.set(id, time);
+            const message = m(id, time, 100 + (time % 50));
+            normal.push(message);
+            all.push(message);
+            // Each outlier follows a normal message of its box: a lone bad timestamp, never a clock change.
+            if (outlier !== undefined) all.push(m(id, time + outlier, 999));
+          }
+          const run = (messages: readonly TriggerMessage[]) => {
+            const windows: TrendWindow[] = [];
+            const late: LateMessage[] = [];
+            from(messages)
+              .pipe(trendWindow({ windowMs: 1000, late: { next: (l) => late.push(l) }, scheduler: createTestScheduler() }))
+              .subscribe((window) => windows.push(window));
+            return { windows, late };
+          };
+          const clean = run(normal);
+          const noisy = run(all);
+          assert.deepEqual(noisy.windows, clean.windows, 'the same trends as without the outliers');
+          assert.ok(noisy.late.every((l) => l.reason === 'outlier-time' && l.message.rms === 999), 'only the outliers refused');
+          assert.equal(noisy.late.length, all.length - normal.length);
+        }),
+      );
+    });
+
     it('should start a new candidate run when a held message agrees with neither clock, and refuse what is held at the end', () => {
       const ts = createTestScheduler();
       const late: LateMessage[] = [];
