@@ -169,11 +169,13 @@ export class TrendWindowAssigner {
   }
 
   /**
-   * Merges one message into its window, or refuses it as late.
+   * Merges one message into its window, refuses it as late, or holds it (a jump ahead waiting
+   * for agreement; see the rules above).
    *
    * @param message A decoded trigger message.
    * @param nowMs Scheduler time of arrival; recorded for {@link TrendWindowAssigner.lastArrivalMs}.
-   * @returns The merge result with every window the message closed (ascending), or the refusal.
+   * @returns The merge result with every window it closed, the refusal, or `held`; with
+   *   `refused`, earlier held messages it showed to be outliers.
    */
   accept(message: TriggerMessage, nowMs: number): AcceptOutcome {
     const time = message.time;
@@ -220,7 +222,7 @@ export class TrendWindowAssigner {
   /** Merges a message that agrees with its box's clock (or refuses it for a closed window). */
   private place(box: BoxWindows, message: TriggerMessage, nowMs: number): PlaceOutcome {
     const time = message.time;
-    let startMs = windowStartOf(time, this.windowMs);
+    const startMs = windowStartOf(time, this.windowMs);
     let stepped: TrendWindow[] | undefined;
     if (startMs + this.windowMs <= box.closedUpToMs) {
       const agrees = box.behind > 0 && Math.abs(time - box.lastBehindMs) <= this.maxTimeJumpMs;
@@ -234,7 +236,6 @@ export class TrendWindowAssigner {
       stepped = box.open.splice(0).map((w) => this.toTrendWindow(box.id, w));
       box.closedUpToMs = -Infinity;
       box.maxTimeMs = -Infinity;
-      startMs = windowStartOf(time, this.windowMs);
     }
     box.behind = 0;
 
