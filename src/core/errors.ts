@@ -73,7 +73,15 @@ export type DecodeFailure =
   | 'frame-count'
   | 'frame-too-large'
   | 'box-id-mismatch'
-  | 'out-of-range';
+  | 'out-of-range'
+  /** A well-formed measurement no grid can produce (e.g. 1e30 Hz): outside the plausibility bounds. */
+  | 'implausible'
+  /** A box id no box can have (negative, or not an int32 that is also a uint32). */
+  | 'invalid-box-id'
+  // Refusals of the trend windows (their late side output, `LateReason`), for the dead letters.
+  | 'window-closed'
+  | 'invalid-time'
+  | 'outlier-time';
 
 /** A socket or server connection failed. Carries the endpoint and the operation. */
 export class ConnectionError extends StreamError {

@@ -8,7 +8,11 @@ import type { DecodeError, DecodeFailure } from './errors.js';
 export interface Rejection {
   /** Socket or stage that refused the input, e.g. `trigger`. A metrics label. */
   readonly source: string;
-  /** Stable reason, a metrics label (the {@link DecodeError.reason} it came from). */
+  /**
+   * Stable reason, a metrics label (the {@link DecodeError.reason} it came from), e.g.
+   * `truncated`, `implausible` (a measurement outside the plausibility bounds) or
+   * `invalid-box-id`.
+   */
   readonly reason: DecodeFailure;
   /** Human-readable explanation, e.g. `TriggerMessage.rms: missing required field`. */
   readonly detail: string;

@@ -2,8 +2,12 @@ import { asyncScheduler, Observable } from 'rxjs';
 import type { Observer, OperatorFunction, SchedulerLike } from 'rxjs';
 import { ConfigError, DecodeError } from '../core/errors.js';
 import { rejectionFrom, type Rejection } from '../core/rejection.js';
+import { describeInvalidBoxId, isValidBoxId } from '../protocol/box-id.js';
 import type { TriggerMessage } from '../protocol/messages.js';
 import { decodeTriggerMessage } from '../protocol/trigger-message-codec.js';
+import { DEFAULT_PLAUSIBILITY, inRange, resolvePlausibility, type PlausibilityBounds, type PlausibleRange, type ResolvedPlausibility } from './plausibility.js';
+
+export { DEFAULT_PLAUSIBILITY, type PlausibilityBounds, type PlausibleRange } from './plausibility.js';
 
 /** Options of {@link decodeTrigger}. */
 export interface DecodeTriggerOptions {
@@ -30,6 +34,13 @@ export interface DecodeTriggerOptions {
    * `Infinity` turns the check off.
    */
   readonly maxClockSkewMs?: number;
+  /**
+   * Accepted ranges of frequency, rms and thd; a finite value outside its range is refused as
+   * `implausible` (stored nowhere, seen by no plugin). Each range is `[min, max]`, inclusive;
+   * defaults (see {@link DEFAULT_PLAUSIBILITY}) `frequencyHz: [40, 70]`, `rmsVolts: [0, 1000]`,
+   * `thdRatio: [0, 1]`, so both 50 Hz and 60 Hz grids pass.
+   */
+  readonly plausibility?: PlausibilityBounds;
   /** Name of this input in rejections and metrics. Default `trigger`. */
   readonly source?: string;
 }
@@ -42,6 +53,8 @@ export interface TriggerLimits {
   readonly maxClockSkewMs: number;
   /** Processing time (ms) the box timestamp is compared with. */
   readonly nowMs: number;
+  /** See {@link DecodeTriggerOptions.plausibility}; {@link DEFAULT_PLAUSIBILITY} when absent. */
+  readonly plausibility?: ResolvedPlausibility;
 }
 
 const DEFAULT_MAX_FRAME_BYTES = 4096;
@@ -92,6 +105,7 @@ export function decodeTrigger(options: DecodeTriggerOptions): OperatorFunction<r
     throw new ConfigError(`must be a positive number of ms (or Infinity), got ${maxClockSkewMs}`, { path: 'maxClockSkewMs' });
   }
   if (sourceName.length === 0) throw new ConfigError('must not be empty', { path: 'source' });
+  const plausibility = resolvePlausibility(options.plausibility);
 
   return function decodeTriggerOperatorFunction(source) {
     return new Observable<TriggerMessage>((subscriber) =>
@@ -99,7 +113,7 @@ export function decodeTrigger(options: DecodeTriggerOptions): OperatorFunction<r
         next(frames) {
           try {
             const nowMs = scheduler.now();
-            const result = validateTrigger(frames, { maxFrameBytes, maxClockSkewMs, nowMs });
+            const result = validateTrigger(frames, { maxFrameBytes, maxClockSkewMs, nowMs, plausibility });
             if (result instanceof DecodeError) {
               rejected.next(rejectionFrom(sourceName, result, offendingFrame(frames, result), nowMs));
             } else {
@@ -126,10 +140,14 @@ export function decodeTrigger(options: DecodeTriggerOptions): OperatorFunction<r
  *   frame 1 of it anyway would accept data we do not understand;
  * - a frame longer than `maxFrameBytes`: `frame-too-large`;
  * - frame 1 is not a valid TriggerMessage: the codec's reason (`truncated`, `missing-field`, ...);
+ * - `id` is not a valid box id (negative, or above 2^31 − 1; see `isValidBoxId`):
+ *   `invalid-box-id`;
  * - frame 0 is not exactly the decimal `id` of the message: `box-id-mismatch` (the topic a box
  *   publishes under must be its own id; the original ignored frame 0);
  * - `rms` or `frequency` NaN, infinite or negative; `thd` NaN, infinite or negative; `time` more
- *   than `maxClockSkewMs` away from `nowMs`: `out-of-range`.
+ *   than `maxClockSkewMs` away from `nowMs`: `out-of-range`;
+ * - `frequency`, `rms` or `thd` finite but outside its plausibility range (a 1e30 Hz reading):
+ *   `implausible`, naming the field, the value and the range.
  *
  * @param frames The multipart message as received.
  * @param limits Frame size and clock skew limits, and the current processing time.
@@ -153,6 +171,9 @@ export function validateTrigger(frames: readonly Uint8Array[], limits: TriggerLi
     if (error instanceof DecodeError) return error;
     throw error;
   }
+  if (!isValidBoxId(message.id)) {
+    return new DecodeError('invalid-box-id', 'TriggerMessage', describeInvalidBoxId(message.id), 'id');
+  }
   if (!isDecimalOf(idFrame, message.id)) {
     return new DecodeError('box-id-mismatch', 'TriggerMessage', `frame 0 ${describeId(idFrame)} is not the decimal id ${message.id}`, 'id');
   }
@@ -163,7 +184,15 @@ export function validateTrigger(frames: readonly Uint8Array[], limits: TriggerLi
   if (Math.abs(time - limits.nowMs) > limits.maxClockSkewMs) {
     return new DecodeError('out-of-range', 'TriggerMessage', `box time ${time} is more than ${limits.maxClockSkewMs} ms from now (${limits.nowMs})`, 'time');
   }
+  const bounds = limits.plausibility ?? DEFAULT_PLAUSIBILITY;
+  if (!inRange(frequency, bounds.frequencyHz)) return implausible('frequency', frequency, 'Hz', bounds.frequencyHz);
+  if (!inRange(rms, bounds.rmsVolts)) return implausible('rms', rms, 'V', bounds.rmsVolts);
+  if (thd !== undefined && !inRange(thd, bounds.thdRatio)) return implausible('thd', thd, '(ratio)', bounds.thdRatio);
   return message;
+}
+
+function implausible(field: string, value: number, unit: string, [min, max]: PlausibleRange): DecodeError {
+  return new DecodeError('implausible', 'TriggerMessage', `${value} ${unit} is outside the plausible range [${min}, ${max}]`, field);
 }
 
 function outOfRange(field: string, value: number): DecodeError {

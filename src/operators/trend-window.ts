@@ -3,11 +3,11 @@ import type { Observer, OperatorFunction, SchedulerLike, Subscription } from 'rx
 import { ConfigError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { TriggerMessage } from '../protocol/messages.js';
-import { TrendWindowAssigner } from './trend-window-assigner.js';
+import { DEFAULT_CLOCK_CHANGE_AFTER, DEFAULT_MAX_TIME_JUMP_MS, TrendWindowAssigner } from './trend-window-assigner.js';
 import type { LateMessage, TrendWindow } from './trend-window-assigner.js';
 
 export type { LateMessage, LateReason, TrendWindow } from './trend-window-assigner.js';
-export { windowStartOf } from './trend-window-assigner.js';
+export { DEFAULT_CLOCK_CHANGE_AFTER, DEFAULT_MAX_TIME_JUMP_MS, windowStartOf } from './trend-window-assigner.js';
 
 /** Options of {@link trendWindow}. */
 export interface TrendWindowOptions {
@@ -29,8 +29,20 @@ export interface TrendWindowOptions {
    */
   readonly allowedLatenessMs?: number;
   /**
-   * Late-data side output: messages whose window had already been emitted, or whose `time` is
-   * invalid. Only `next` is called (the observer may be shared by several subscriptions, so
+   * Largest forward jump (ms of box time) of a box's clock taken from one message. A message
+   * further ahead of its box's newest time is held until `clockChangeAfter` agreeing messages
+   * show a clock change (then merged), or refused as `outlier-time` when the box's clock speaks
+   * first. Default 60 000 (1 minute).
+   */
+  readonly maxTimeJumpMs?: number;
+  /**
+   * How many consecutive agreeing messages make a jump ahead, or a step back into closed
+   * windows, a clock change of the box. At least 2. Default 5 (under a second of traffic).
+   */
+  readonly clockChangeAfter?: number;
+  /**
+   * Late-data side output: messages whose window had already been emitted, whose `time` is
+   * invalid, or whose `time` was a lone outlier (`outlier-time`). Only `next` is called (the observer may be shared by several subscriptions, so
    * it is never completed or errored from here).
    */
   readonly late?: Partial<Observer<LateMessage>>;
@@ -55,6 +67,24 @@ export const TREND_LATE_MESSAGES_METRIC = 'makai_trend_late_messages_total';
  * 2. when the box has been silent for `windowMs + allowedLatenessMs + graceMs` of scheduler time
  *    since its last merged message (so a box that stops still gets its last trend);
  * 3. when the source completes: all open windows, ordered by window start then numeric box id.
+ *
+ * Event time is robust per box: one timestamp far ahead (inside the decoder's clock-skew
+ * limit) neither closes the box's windows nor makes what follows late. A message more than
+ * `maxTimeJumpMs` ahead of its box's clock is held; `clockChangeAfter` agreeing ones (each
+ * within `maxTimeJumpMs` of the one before) are a clock change and merged, closing the windows
+ * before them; a message agreeing with the old clock first makes the held ones outliers, sent
+ * to `late` as `outlier-time`. A step back is seen the same way: `clockChangeAfter`
+ * consecutive agreeing messages for closed windows emit the box's open windows and start it
+ * afresh at its new time (only the first `clockChangeAfter - 1` of them are lost, as
+ * `window-closed`). A window that comes round again after a step back is emitted again; the
+ * trend stores merge it into the one already written.
+ *
+ * ```
+ * windowMs = 10, maxTimeJumpMs = 20, clockChangeAfter = 3, box 1:
+ * source:   -a-o-b-c-----|      a=1 o=500 (lone outlier) b=3 c=12
+ * output:   -------x-----(y|)   x = [0,10) of a,b   y = [10,20) of c
+ * late:     -----o-------       o refused as outlier-time when b agreed with the box's clock
+ * ```
  *
  * If the source errors, open windows are dropped and the error is forwarded: a window cut short
  * by a failure would look like a complete minute with too few samples. Messages for windows
@@ -81,6 +111,8 @@ export function trendWindow(options: TrendWindowOptions = {}): OperatorFunction<
   const windowMs = options.windowMs ?? 60_000;
   const graceMs = options.graceMs ?? 5_000;
   const allowedLatenessMs = options.allowedLatenessMs ?? 0;
+  const maxTimeJumpMs = options.maxTimeJumpMs ?? DEFAULT_MAX_TIME_JUMP_MS;
+  const clockChangeAfter = options.clockChangeAfter ?? DEFAULT_CLOCK_CHANGE_AFTER;
   const scheduler = options.scheduler ?? asyncScheduler;
   const { late, metrics } = options;
   if (!Number.isSafeInteger(windowMs) || windowMs <= 0) {
@@ -92,12 +124,19 @@ export function trendWindow(options: TrendWindowOptions = {}): OperatorFunction<
   if (!Number.isFinite(allowedLatenessMs) || allowedLatenessMs < 0) {
     throw new ConfigError(`must be a non-negative number of ms, got ${allowedLatenessMs}`, { path: 'allowedLatenessMs' });
   }
+  if (!Number.isFinite(maxTimeJumpMs) || maxTimeJumpMs <= 0) {
+    throw new ConfigError(`must be a positive number of ms, got ${maxTimeJumpMs}`, { path: 'maxTimeJumpMs' });
+  }
+  // 1 would make every late message a step back of the clock.
+  if (!Number.isSafeInteger(clockChangeAfter) || clockChangeAfter < 2) {
+    throw new ConfigError(`must be a whole number ≥ 2, got ${clockChangeAfter}`, { path: 'clockChangeAfter' });
+  }
   const silenceMs = windowMs + allowedLatenessMs + graceMs;
 
   return function trendWindowOperatorFunction(source) {
     return new Observable<TrendWindow>((subscriber) => {
       // Everything below is per subscription.
-      const assigner = new TrendWindowAssigner(windowMs, allowedLatenessMs);
+      const assigner = new TrendWindowAssigner(windowMs, allowedLatenessMs, { maxTimeJumpMs, clockChangeAfter });
       const timers = new Map<number, Subscription>();
       const lateCounter = metrics?.counter(
         TREND_LATE_MESSAGES_METRIC,
@@ -107,6 +146,12 @@ export function trendWindow(options: TrendWindowOptions = {}): OperatorFunction<
 
       const emit = (windows: readonly TrendWindow[]): void => {
         for (const window of windows) subscriber.next(window);
+      };
+      const refuse = (refused: readonly LateMessage[] | undefined): void => {
+        for (const message of refused ?? []) {
+          lateCounter?.inc({ reason: message.reason });
+          late?.next?.(message);
+        }
       };
 
       // One pending action per box with open windows. It is not pushed back on every message
@@ -136,11 +181,12 @@ export function trendWindow(options: TrendWindowOptions = {}): OperatorFunction<
             if (subscriber.closed) return;
             try {
               const outcome = assigner.accept(message, scheduler.now());
+              refuse(outcome.refused);
               if (outcome.kind === 'late') {
-                lateCounter?.inc({ reason: outcome.late.reason });
-                late?.next?.(outcome.late);
+                refuse([outcome.late]);
                 return;
               }
+              if (outcome.kind === 'held') return;
               if (!timers.has(message.id)) armSilenceTimer(message.id, silenceMs);
               emit(outcome.closed);
             } catch (error) {
@@ -155,6 +201,12 @@ export function trendWindow(options: TrendWindowOptions = {}): OperatorFunction<
           },
           complete() {
             releaseTimers();
+            try {
+              refuse(assigner.refuseHeld());
+            } catch (error) {
+              subscriber.error(error);
+              return;
+            }
             emit(assigner.closeAll());
             subscriber.complete();
           },

@@ -10,7 +10,13 @@ import type { Store } from '../stores/store.js';
 export interface DeadLetterStoreOptions {
   /** Where dead letters are kept across restarts (`dead_letters`); in memory only without it. */
   readonly store?: Pick<Store, 'insertDeadLetters' | 'trimDeadLetters'>;
-  /** How many of the newest are kept, in memory and in the store (default 1000). */
+  /**
+   * How many of the newest are kept **per source and reason**, in memory and in the store
+   * (default 1000). Per reason, so a flood of one kind (late trend messages, say) cannot evict
+   * the few decode failures an operator is looking for; per source too, because stages share
+   * reason labels (`out-of-range` from `decode` and from `trends`). Both are small fixed sets
+   * of labels (stage names, `DecodeFailure`), so the total stays bounded.
+   */
   readonly capacity?: number;
   /** Longest a dead letter waits before it is written (ms, default 1000). */
   readonly flushMs?: number;
@@ -25,26 +31,42 @@ export interface DeadLetterStoreOptions {
 const MAX_DETAIL_CHARS = 500;
 const MAX_LABEL_CHARS = 64;
 
+/** The newest letters of one source and reason. Letter `s` (1 for the first) lives at `slots[(s - 1) % capacity]`. */
+interface ReasonRing {
+  readonly source: string;
+  readonly reason: string;
+  readonly slots: (Kept | undefined)[];
+  /** Sequence number of the newest letter of this source and reason. */
+  newest: number;
+  /** Newest sequence number written to the store (or handed to the write in flight). */
+  written: number;
+}
+
+/** A letter and its place in the arrival order over all reasons (for "newest first" across rings). */
+interface Kept {
+  readonly doc: DeadLetterDoc;
+  readonly order: number;
+}
+
 /**
- * The bounded dead-letter store: the newest `capacity` refused inputs (reason, source, first
- * bytes as hex, time), in a ring in memory and, when a store is given, in its `dead_letters`
- * collection, written in batches and trimmed to the newest `capacity` after every write.
+ * The bounded dead-letter store: per source and reason, the newest `capacity` refused inputs
+ * (reason, source, first bytes as hex, time), in a ring in memory and, when a store is given,
+ * in its `dead_letters` collection, written in batches and trimmed per source and reason to the newest
+ * `capacity` after every write. `makai deadletters` lists them newest first, all reasons mixed.
  *
  * Plug it into the dead-letter log with one call: `deadLetterLog({ ..., keep: deadLetters.keep })`.
  *
  * Bounded whatever comes in: `keep` is O(1) and never waits on the store; a flood of garbage
- * overwrites the oldest entries, and each write carries at most `capacity` letters (older ones
- * would be trimmed anyway), so the store sees at most `capacity` inserts per `flushMs`. A failing
- * store is retried with back-off and logged once per outage; letters overwritten before they
- * could be written are counted (`makai_dead_letters_unsaved_total`).
+ * overwrites the oldest entries of its own source and reason only, and each write carries at
+ * most `capacity` letters per ring (older ones would be trimmed anyway). A failing store is
+ * retried with back-off and logged once per outage; letters overwritten before they could be
+ * written are counted (`makai_dead_letters_unsaved_total`).
  */
 export class DeadLetterStore {
   readonly capacity: number;
-  private readonly ring: (DeadLetterDoc | undefined)[];
-  /** Sequence number of the newest letter (1 for the first); letter `s` lives at `ring[(s - 1) % capacity]`. */
-  private newest = 0;
-  /** Newest sequence number written to the store (or handed to the write in flight). */
-  private written = 0;
+  private readonly rings = new Map<string, ReasonRing>();
+  /** Letters kept so far over all reasons (arrival order). */
+  private arrived = 0;
   private readonly options: DeadLetterStoreOptions;
   private readonly scheduler: SchedulerLike;
   private readonly flushMs: number;
@@ -68,7 +90,6 @@ export class DeadLetterStore {
     }
     if (!(this.flushMs > 0)) throw new ConfigError(`must be a positive number of ms, got ${this.flushMs}`, { path: 'flushMs' });
     this.delayMs = this.flushMs;
-    this.ring = new Array<DeadLetterDoc | undefined>(this.capacity);
     this.scheduler = options.scheduler ?? asyncScheduler;
     const m = options.metrics;
     this.stored = m.counter('makai_dead_letters_stored_total', 'Dead letters written to the store');
@@ -79,29 +100,32 @@ export class DeadLetterStore {
   /** Keeps one rejection. Never throws, never waits: pass it as the dead-letter log's `keep`. */
   readonly keep = (rejection: Rejection): void => {
     const doc = toDeadLetterDoc(rejection, this.scheduler.now());
-    this.newest++;
-    const evicted = this.newest - this.capacity;
-    if (this.options.store && evicted > this.written) {
+    const ring = this.ringOf(doc.source, doc.reason);
+    ring.newest++;
+    const evicted = ring.newest - this.capacity;
+    if (this.options.store && evicted > ring.written) {
       // The letter being overwritten never reached the store.
       this.unsaved.inc();
-      this.written = evicted;
+      ring.written = evicted;
     }
-    this.ring[(this.newest - 1) % this.capacity] = doc;
+    ring.slots[(ring.newest - 1) % this.capacity] = { doc, order: ++this.arrived };
     if (this.options.store && !this.closed && !this.timer && !this.inFlight) this.scheduleFlush();
   };
 
-  /** The newest `limit` (default all kept) dead letters, newest first. */
-  recent(limit: number = this.capacity): DeadLetterDoc[] {
-    const out: DeadLetterDoc[] = [];
-    const oldest = Math.max(1, this.newest - this.capacity + 1);
-    for (let seq = this.newest; seq >= oldest && out.length < limit; seq--) out.push(this.at(seq));
-    return out;
+  /** The newest `limit` (default all kept) dead letters over all reasons, newest first. */
+  recent(limit: number = Infinity): DeadLetterDoc[] {
+    const all: Kept[] = [];
+    for (const ring of this.rings.values()) {
+      for (let seq = ring.newest; seq >= Math.max(1, ring.newest - this.capacity + 1); seq--) all.push(at(ring, seq, this.capacity));
+    }
+    all.sort((a, b) => b.order - a.order);
+    return all.slice(0, limit).map((kept) => kept.doc);
   }
 
   /** Writes the letters not written yet now; resolves when done (a failure is logged, not thrown). */
   async flush(): Promise<void> {
     while (this.inFlight) await this.inFlight;
-    if (!this.options.store || this.written >= this.newest) return;
+    if (!this.options.store || !this.unwritten()) return;
     this.timer?.unsubscribe();
     this.timer = undefined;
     this.inFlight = this.write().finally(() => (this.inFlight = undefined));
@@ -117,39 +141,57 @@ export class DeadLetterStore {
     await this.flush();
   }
 
-  private at(seq: number): DeadLetterDoc {
-    return this.ring[(seq - 1) % this.capacity] as DeadLetterDoc;
+  private ringOf(source: string, reason: string): ReasonRing {
+    const key = `${source}\u0000${reason}`;
+    let ring = this.rings.get(key);
+    if (!ring) {
+      ring = { source, reason, slots: new Array<Kept | undefined>(this.capacity), newest: 0, written: 0 };
+      this.rings.set(key, ring);
+    }
+    return ring;
+  }
+
+  private unwritten(): boolean {
+    for (const ring of this.rings.values()) if (ring.written < ring.newest) return true;
+    return false;
   }
 
   private scheduleFlush(): void {
     this.timer = this.scheduler.schedule(() => {
       this.timer = undefined;
       void this.flush().then(() => {
-        if (!this.closed && this.written < this.newest && !this.timer) this.scheduleFlush();
+        if (!this.closed && this.unwritten() && !this.timer) this.scheduleFlush();
       });
     }, this.delayMs);
   }
 
   private async write(): Promise<void> {
     const store = this.options.store as NonNullable<DeadLetterStoreOptions['store']>;
-    const from = Math.max(this.written, this.newest - this.capacity) + 1;
-    const upTo = this.newest;
-    const batch: DeadLetterDoc[] = [];
-    for (let seq = from; seq <= upTo; seq++) batch.push(this.at(seq));
-    const before = this.written;
-    this.written = upTo;
+    const taken: { ring: ReasonRing; before: number; upTo: number }[] = [];
+    const batch: Kept[] = [];
+    for (const ring of this.rings.values()) {
+      if (ring.written >= ring.newest) continue;
+      const from = Math.max(ring.written, ring.newest - this.capacity) + 1;
+      for (let seq = from; seq <= ring.newest; seq++) batch.push(at(ring, seq, this.capacity));
+      taken.push({ ring, before: ring.written, upTo: ring.newest });
+      ring.written = ring.newest;
+    }
+    // Arrival order, so the store's insertion order (its tie-break) matches ours.
+    batch.sort((a, b) => a.order - b.order);
     try {
-      await store.insertDeadLetters(batch);
+      await store.insertDeadLetters(batch.map((kept) => kept.doc));
       this.stored.inc(batch.length);
       if (this.failing) this.options.logger.info('dead letters written again', { written: batch.length });
       this.failing = false;
       this.delayMs = this.flushMs;
     } catch (error) {
       // Put the batch back for the next try, except letters overwritten while it was in flight.
-      const gone = this.newest - this.capacity;
-      const lost = Math.min(gone, upTo) - before; // later ones were counted by keep()
-      if (lost > 0) this.unsaved.inc(lost);
-      this.written = Math.max(before, gone);
+      for (const { ring, before, upTo } of taken) {
+        const gone = ring.newest - this.capacity;
+        const lost = Math.min(gone, upTo) - before; // later ones were counted by keep()
+        if (lost > 0) this.unsaved.inc(lost);
+        ring.written = Math.max(before, gone);
+      }
       this.failures.inc();
       if (!this.failing) {
         this.options.logger.warn('could not write dead letters; keeping the newest in memory and retrying', {
@@ -162,12 +204,16 @@ export class DeadLetterStore {
       return;
     }
     try {
-      await store.trimDeadLetters(this.capacity);
+      for (const { ring } of taken) await store.trimDeadLetters(this.capacity, { source: ring.source, reason: ring.reason });
     } catch (error) {
       // Harmless: the next write trims again.
       this.options.logger.debug('could not trim dead letters', { error: describeError(error) });
     }
   }
+}
+
+function at(ring: ReasonRing, seq: number, capacity: number): Kept {
+  return ring.slots[(seq - 1) % capacity] as Kept;
 }
 
 /** The stored form of a rejection, with every text field bounded. */

@@ -32,6 +32,7 @@ import {
   trendFromBson,
   trendToBson,
 } from './mongodb-documents.js';
+import { mergeTrends } from './merge-trends.js';
 import { EventIdAllocator } from './mongodb-event-ids.js';
 import {
   setUpMeasurementExpiry,
@@ -43,7 +44,7 @@ import {
 import { withTransientRetry, type MongoRetryPolicy } from './mongodb-retry.js';
 import { DUPLICATE_KEY, bulkWrapped, isDuplicateKeyError, mongoStoreError } from './mongodb-store-error.js';
 import { redactUri } from './redact-uri.js';
-import type { BoxReply, BoxReplyOutcome, Store, TimeRangeQuery } from './store.js';
+import type { BoxReply, BoxReplyOutcome, DeadLetterRing, Store, TimeRangeQuery } from './store.js';
 
 export type { MongoExpiryMode, MongoExpiryOption } from './mongodb-expiry.js';
 export type { MongoRetryPolicy } from './mongodb-retry.js';
@@ -86,6 +87,7 @@ const STORE = 'mongodb';
  *
  * Indexes: `measurements {expireAt: 1}` TTL (or plain, see {@link MongoExpiryMode}),
  * `measurements {box_id, timestamp_ms}`, `trends {box_id, timestamp_ms}`, unique
+ * `trends {box_id, window_start_ms, timestamp_ms}` (one document per box and window), unique
  * `events {event_id}`, unique `box_events {event_id, box_id}`, unique `box_status {box_id}`.
  * A unique index that existing data violates (an OPQ database written by several brokers) or
  * that clashes with an index someone else made is logged and skipped.
@@ -244,8 +246,64 @@ export class MongoStore implements Store {
     return this.insertBatch('insertMeasurements', this.measurements, docs, measurementToBson);
   }
 
-  insertTrends(docs: readonly TrendDoc[]): Promise<void> {
-    return this.insertBatch('insertTrends', this.trends, docs, trendToBson);
+  /**
+   * One document per box and window (`box_id`, `window_start_ms`, `timestamp_ms`, unique index
+   * `trends_box_window`): a window already stored is merged with the new one
+   * ({@link mergeTrends}) and replaced in place, keeping its `_id` and the §4.2 field order.
+   * Each merge is guarded by the stored `count` (another writer's merge in between makes it
+   * read again), and a retried batch skips the documents it already wrote.
+   */
+  async insertTrends(docs: readonly TrendDoc[]): Promise<void> {
+    const operation = 'insertTrends';
+    if (this.closed) throw this.fail(operation, new StoreError(operation, `store ${this.location} is closed`, false));
+    const valid: { doc: TrendDoc; bson: Document }[] = [];
+    const refused: unknown[] = [];
+    for (const doc of docs) {
+      try {
+        valid.push({ doc, bson: { _id: this.idFor(doc), ...trendToBson(doc, operation) } });
+      } catch (error) {
+        refused.push(error);
+      }
+    }
+    const done = new Set<number>();
+    if (valid.length > 0) {
+      await this.run(operation, async () => {
+        for (const [i, { doc, bson }] of valid.entries()) {
+          if (done.has(i)) continue;
+          await this.upsertTrend(doc, bson);
+          done.add(i);
+        }
+      });
+    }
+    if (refused.length === 0) return;
+    this.refused?.inc({ store: STORE, operation }, refused.length);
+    throw this.fail(
+      operation,
+      new StoreError(operation, `${refused.length} of ${docs.length} documents refused (the other ${docs.length - refused.length} were stored); first: ${describeError(refused[0])}`, false),
+    );
+  }
+
+  private async upsertTrend(doc: TrendDoc, bson: Document): Promise<void> {
+    const key = { box_id: bson['box_id'], window_start_ms: bson['window_start_ms'], timestamp_ms: bson['timestamp_ms'] };
+    for (;;) {
+      const stored = await this.trends.findOne(key);
+      if (stored === null) {
+        try {
+          await this.trends.insertOne(bson);
+          return;
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error;
+          // Our own earlier insert (its reply lost), or another writer's: then merge with it.
+          if ((await this.trends.countDocuments({ _id: bson['_id'] }, { limit: 1 })) > 0) return;
+          continue;
+        }
+      }
+      if (bson['_id'] instanceof ObjectId && bson['_id'].equals(stored['_id'] as ObjectId)) return;
+      const merged = trendToBson(mergeTrends(trendFromBson(stored), doc));
+      const guard = stored['count'] === undefined ? { count: { $exists: false } } : { count: stored['count'] };
+      const result = await this.trends.replaceOne({ _id: stored['_id'], ...guard }, merged);
+      if (result.matchedCount === 1) return;
+    }
   }
 
   async deleteExpiredMeasurements(now: Date): Promise<number> {
@@ -677,13 +735,15 @@ export class MongoStore implements Store {
     });
   }
 
-  trimDeadLetters(keep: number): Promise<number> {
+  trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number> {
     return this.run('trimDeadLetters', async () => {
       checkLimit('trimDeadLetters', keep);
+      const only = of === undefined ? {} : { source: String(of.source), reason: String(of.reason) };
       // The newest document to delete; it and everything older go.
-      const boundary = await this.deadLetters.find({}, { projection: { at_ms: 1 } }).sort({ at_ms: -1, _id: -1 }).skip(keep).limit(1).next();
+      const boundary = await this.deadLetters.find(only, { projection: { at_ms: 1 } }).sort({ at_ms: -1, _id: -1 }).skip(keep).limit(1).next();
       if (boundary === null) return 0;
       const result = await this.deadLetters.deleteMany({
+        ...only,
         $or: [{ at_ms: { $lt: boundary['at_ms'] } }, { at_ms: boundary['at_ms'], _id: { $lte: boundary['_id'] } }],
       });
       return result.deletedCount;
@@ -723,6 +783,8 @@ async function createIndexes(db: Db, logger: Logger): Promise<void> {
   const specs: { collection: string; key: Document; unique?: boolean }[] = [
     { collection: 'measurements', key: { box_id: 1, timestamp_ms: 1 } },
     { collection: 'trends', key: { box_id: 1, timestamp_ms: 1 } },
+    // One document per box and window; original trends lack window_start_ms, and one per minute never collide.
+    { collection: 'trends', key: { box_id: 1, window_start_ms: 1, timestamp_ms: 1 }, unique: true },
     { collection: 'events', key: { event_id: 1 }, unique: true },
     { collection: 'box_events', key: { event_id: 1, box_id: 1 }, unique: true },
     { collection: 'box_status', key: { box_id: 1 }, unique: true },

@@ -1,11 +1,13 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
+import type { TrendDoc, TrendStats } from './documents.js';
+import { mergeTrends } from './merge-trends.js';
 
 /**
  * The schema version this code writes, kept in `PRAGMA user_version`. Bump it and add a step to
  * {@link MIGRATIONS} when the schema changes; never edit a released step.
  */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 /**
  * The SQLite schema of the logical OPQ collections (spec §4). Tables are STRICT so a wrong type
@@ -115,8 +117,67 @@ DROP INDEX measurements_box_time;
 CREATE INDEX measurements_time_box ON measurements (timestamp_ms, box_id);
 `;
 
-/** Step i brings a database from user_version i to i + 1. */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+/**
+ * Version 4: one trend row per box and window, so a second write of a window (a restart inside
+ * a minute) merges into the first. Rows written twice by earlier versions are merged first
+ * (min of min, max of max, count-weighted average, counts added; the oldest row's location),
+ * then the unique index makes it a rule.
+ */
+function schemaV4(db: BetterSqlite3.Database): void {
+  const groups = db
+    .prepare<[], { box_id: string; window_start_ms: number; timestamp_ms: number }>(
+      'SELECT box_id, window_start_ms, timestamp_ms FROM trends GROUP BY box_id, window_start_ms, timestamp_ms HAVING count(*) > 1',
+    )
+    .all();
+  const rowsOf = db.prepare<[string, number, number], V3TrendRow>(
+    'SELECT rowid, * FROM trends WHERE box_id = ? AND window_start_ms = ? AND timestamp_ms = ? ORDER BY rowid',
+  );
+  const update = db.prepare<[number, string | null, string | null, string | null, number]>(
+    'UPDATE trends SET count = ?, voltage = ?, frequency = ?, thd = ? WHERE rowid = ?',
+  );
+  const remove = db.prepare<[number]>('DELETE FROM trends WHERE rowid = ?');
+  for (const group of groups) {
+    const [first, ...rest] = rowsOf.all(group.box_id, group.window_start_ms, group.timestamp_ms);
+    if (!first) continue;
+    const merged = rest.reduce((doc, row) => mergeTrends(doc, trendOfRow(row)), trendOfRow(first));
+    update.run(merged.count, statsJson(merged.voltage), statsJson(merged.frequency), statsJson(merged.thd), first.rowid);
+    for (const row of rest) remove.run(row.rowid);
+  }
+  db.exec('CREATE UNIQUE INDEX trends_box_window ON trends (box_id, window_start_ms, timestamp_ms)');
+}
+
+interface V3TrendRow {
+  rowid: number;
+  box_id: string;
+  timestamp_ms: number;
+  window_start_ms: number;
+  count: number;
+  voltage: string | null;
+  frequency: string | null;
+  thd: string | null;
+  location: string | null;
+}
+
+function trendOfRow(row: V3TrendRow): TrendDoc {
+  const stats = (text: string | null) => (text === null ? {} : (JSON.parse(text) as TrendStats));
+  return {
+    box_id: row.box_id,
+    timestamp_ms: row.timestamp_ms,
+    window_start_ms: row.window_start_ms,
+    count: row.count,
+    ...(row.voltage === null ? {} : { voltage: stats(row.voltage) as TrendStats }),
+    ...(row.frequency === null ? {} : { frequency: stats(row.frequency) as TrendStats }),
+    ...(row.thd === null ? {} : { thd: stats(row.thd) as TrendStats }),
+    location: row.location,
+  };
+}
+
+function statsJson(stats: TrendStats | undefined): string | null {
+  return stats === undefined ? null : JSON.stringify(stats);
+}
+
+/** Step i brings a database from user_version i to i + 1: SQL, or code for what SQL cannot say. */
+const MIGRATIONS: readonly (string | ((db: BetterSqlite3.Database) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schemaV4];
 
 /**
  * Creates or upgrades the schema of an open database. Runs under `BEGIN IMMEDIATE` and re-reads
@@ -136,7 +197,9 @@ export function migrateSqliteSchema(db: BetterSqlite3.Database): number {
       );
     }
     for (let version = found; version < SQLITE_SCHEMA_VERSION; version++) {
-      db.exec(MIGRATIONS[version] ?? '');
+      const step = MIGRATIONS[version] ?? '';
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
     }
     // PRAGMA takes no bound parameters; the value is our own integer constant.
     if (found !== SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);

@@ -9,9 +9,10 @@ import type { TriggerType } from '../protocol/messages.js';
 import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
 import { inlineMeasurementWriter, SqliteMeasurementThread, type MeasurementWriter, type ThreadData } from './sqlite-measurement-thread.js';
 import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
+import { mergeTrends } from './merge-trends.js';
 import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
 import { isRetryableSqliteError, sqliteStoreError } from './sqlite-store-error.js';
-import type { BoxReply, BoxReplyOutcome, Store, TimeRangeQuery } from './store.js';
+import type { BoxReply, BoxReplyOutcome, DeadLetterRing, Store, TimeRangeQuery } from './store.js';
 
 export interface SqliteStoreOptions {
   /** Database file. Missing parent directories are created. `:memory:` gives a private in-memory store. */
@@ -533,9 +534,16 @@ export class SqliteStore implements Store {
     });
   }
 
-  trimDeadLetters(keep: number): Promise<number> {
+  trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number> {
     return this.run('trimDeadLetters', () => {
       const limit = sqlLimit('trimDeadLetters', keep);
+      if (of !== undefined) {
+        const [source, reason] = [String(of.source), String(of.reason)];
+        return this.prepared(
+          `DELETE FROM dead_letters WHERE source = ? AND reason = ? AND id NOT IN
+             (SELECT id FROM dead_letters WHERE source = ? AND reason = ? ORDER BY at_ms DESC, id DESC LIMIT ?)`,
+        ).run(source, reason, source, reason, limit).changes;
+      }
       return this.prepared(
         'DELETE FROM dead_letters WHERE id NOT IN (SELECT id FROM dead_letters ORDER BY at_ms DESC, id DESC LIMIT ?)',
       ).run(limit).changes;
@@ -561,6 +569,12 @@ function prepareStatements(db: Database.Database) {
     insertTrend: db.prepare<[string, number, number, number, string | null, string | null, string | null, string | null]>(
       `INSERT INTO trends (box_id, timestamp_ms, window_start_ms, count, voltage, frequency, thd, location)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    findTrend: db.prepare<[string, number, number], TrendRow & { rowid: number }>(
+      'SELECT rowid, * FROM trends WHERE box_id = ? AND window_start_ms = ? AND timestamp_ms = ?',
+    ),
+    updateTrend: db.prepare<[number, string | null, string | null, string | null, number]>(
+      'UPDATE trends SET count = ?, voltage = ?, frequency = ?, thd = ? WHERE rowid = ?',
     ),
     lastEventCounter: db.prepare<[], number>("SELECT value FROM counters WHERE name = 'event_id'").pluck(),
     maxEventId: db.prepare<[], number | null>('SELECT max(event_id) FROM events').pluck(),
@@ -608,8 +622,15 @@ function prepareStatements(db: Database.Database) {
 
 function prepareTransactions(db: Database.Database, stmt: ReturnType<typeof prepareStatements>) {
   return {
+    // One row per (box, window): a second write of a window merges into the row (schema v4).
     insertTrends: db.transaction((docs: readonly TrendDoc[], refused: unknown[]) =>
       insertValid(docs, refused, (doc) => {
+        const row = stmt.findTrend.get(doc.box_id, doc.window_start_ms, doc.timestamp_ms);
+        if (row !== undefined) {
+          const merged = mergeTrends(trendFromRow(row), doc);
+          stmt.updateTrend.run(merged.count, toJson(merged.voltage), toJson(merged.frequency), toJson(merged.thd), row.rowid);
+          return;
+        }
         stmt.insertTrend.run(
           doc.box_id,
           doc.timestamp_ms,

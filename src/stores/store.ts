@@ -19,7 +19,12 @@ export interface Store {
 
   /** Inserts a batch of measurements (unordered; all or nothing is not required, but every failure is reported). */
   insertMeasurements(docs: readonly MeasurementDoc[]): Promise<void>;
-  /** Inserts closed trend windows. */
+  /**
+   * Inserts closed trend windows, one document per box and window (`box_id`, `window_start_ms`,
+   * `timestamp_ms`): a window already stored is merged with the new one (min of min, max of
+   * max, count-weighted average, counts added; see `mergeTrends`), so a service restarted
+   * inside a minute still leaves one trend for it.
+   */
   insertTrends(docs: readonly TrendDoc[]): Promise<void>;
   /** Deletes measurements whose `expireAt` is at or before `now`; returns how many. */
   deleteExpiredMeasurements(now: Date): Promise<number>;
@@ -79,13 +84,23 @@ export interface Store {
   /** Newest first: by `at_ms`, ties in reverse insertion order. */
   listDeadLetters(query?: { readonly limit?: number }): Promise<DeadLetterDoc[]>;
   /** Deletes all but the newest `keep` dead letters (same order as the list); returns how many. */
-  trimDeadLetters(keep: number): Promise<number>;
+  /**
+   * With `of`, deletes all but the newest `keep` dead letters of that source and reason and
+   * leaves the others alone (the dead-letter store keeps a bounded ring per source and reason).
+   */
+  trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number>;
 
   /** Flushes and closes; further calls reject. */
   close(): Promise<void>;
 }
 
 export type StoreKind = 'sqlite' | 'mongodb';
+
+/** One ring of the dead-letter store: the letters of one source and reason. */
+export interface DeadLetterRing {
+  readonly source: string;
+  readonly reason: string;
+}
 
 export interface TimeRangeQuery {
   readonly box_id?: string;

@@ -8,6 +8,7 @@ import { deadLetters, decodeTriggers, measurementStore, triggerSubscription, tre
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';
 import { defineTopology } from '../../src/topology.js';
 import {
+  RequestSink,
   TriggerFeed,
   garbage,
   makaiSettings,
@@ -164,6 +165,82 @@ describe('bad input on the trigger stream (triggering service)', () => {
       const byReason = letters.reduce((m, l) => m.set(l.reason, (m.get(l.reason) ?? 0) + 1), new Map<string, number>());
       assert.deepEqual(byReason, sentGarbage);
       assert.ok(letters.every((l) => l.source === 'decode' && l.preview.length <= 64 && l.at_ms > 0));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('should refuse implausible readings and invalid box ids: stored nowhere, triggering nothing, valid traffic unaffected', async () => {
+    const dir = await createTempDir('makai-faults-implausible-');
+    cleanups.push(() => dir.remove());
+    const feed = await TriggerFeed.bind();
+    cleanups.push(() => feed.close());
+    const requests = await RequestSink.bind();
+    cleanups.push(() => requests.close());
+    const settings = makaiSettings({
+      zmq_trigger_endpoint: feed.endpoint,
+      zmq_acquisition_endpoint: requests.endpoint,
+      measurement_batch_size: 50,
+      measurement_flush: '100ms',
+      plugins: [{ plugin: 'threshold' }],
+    });
+    const { service, metrics } = await startServiceUnderTest({ settings, storeUri: `sqlite:${dir.file('makai.db')}`, baseDir: dir.path });
+    cleanups.push(async () => void (await service.stop()));
+    await feed.whenSubscribed();
+
+    // Two boxes, 10 s each. Box 1 has one real sag (k 40-42, 100 V); in between come the
+    // attack's readings, each on a slot of its own: 1e30 Hz, 5000 V, THD 300 %, box -5 and
+    // box -2^31 (the smallest int32).
+    const t0 = recentT0();
+    const sag = (k: number) => k >= 40 && k <= 42;
+    const suspicious: Record<number, TriggerMessage> = {
+      15: { ...validTrigger(1, 15, t0), frequency: 1e30 },
+      20: { ...validTrigger(2, 20, t0), rms: 5000 },
+      25: { ...validTrigger(1, 25, t0), thd: 3 },
+      30: { ...validTrigger(1, 30, t0), id: -5 },
+      35: { ...validTrigger(2, 35, t0), id: -(2 ** 31) },
+    };
+    const sentValid: TriggerMessage[] = [];
+    for (let k = 0; k < 60; k++) {
+      for (const box of [1, 2]) {
+        const message = validTrigger(box, k, t0, box === 1 && sag(k) ? 100 : undefined);
+        sentValid.push(message);
+        await feed.send(triggerFrames(message));
+      }
+      const odd = suspicious[k];
+      if (odd) await feed.send(triggerFrames(odd));
+    }
+    await waitUntil(async () => (await metrics.value('makai_rejected_total', { source: 'decode' })) === 5, 'the five refusals counted', {
+      describe: () => metrics.value('makai_rejected_total'),
+    });
+    await waitUntil(() => requests.requests.some((r) => r.triggerType === 'VOLTAGE_SAG'), 'the real sag requested');
+    assert.equal(await service.stop(), true, 'stopped cleanly');
+
+    assert.equal(await metrics.value('makai_rejected_total', { source: 'decode', reason: 'implausible' }), 3);
+    assert.equal(await metrics.value('makai_rejected_total', { source: 'decode', reason: 'invalid-box-id' }), 2);
+    assert.deepEqual(
+      requests.requests.map((r) => [r.triggerType, r.boxIds]),
+      [['VOLTAGE_SAG', [1]]],
+      'only the real sag triggered a request; 1e30 Hz triggered nothing',
+    );
+    const store = await openSqliteStore({ path: dir.file('makai.db') });
+    try {
+      const stored = await store.queryMeasurements({});
+      assert.deepEqual(
+        stored.map((m) => [m.box_id, m.timestamp_ms, m.frequency, m.voltage]).sort(),
+        sentValid.map((m) => [String(m.id), m.time, m.frequency, m.rms]).sort(),
+        'every valid message stored as sent, nothing else',
+      );
+      assert.ok(stored.every((m) => m.frequency < 100 && m.voltage < 1000), 'no implausible value stored');
+      for (const box of ['1', '2']) {
+        const trendDocs = await store.queryTrends({ box_id: box });
+        assert.equal(trendDocs.reduce((n, t) => n + t.count, 0), 60, `box ${box}: trends of every valid message`);
+        assert.ok(trendDocs.every((t) => t.frequency!.max < 100), `box ${box}: no 1e30 Hz in a trend`);
+      }
+      assert.deepEqual((await store.listBoxStatus()).map((b) => b.box_id), ['1', '2'], 'no status row for box -5 or -2147483648');
+      const letters = await store.listDeadLetters();
+      assert.deepEqual(letters.map((l) => l.reason).sort(), ['implausible', 'implausible', 'implausible', 'invalid-box-id', 'invalid-box-id']);
+      assert.ok(letters.some((l) => l.detail === 'TriggerMessage.frequency: 1.0000000150474662e+30 Hz is outside the plausible range [40, 70]'), JSON.stringify(letters));
     } finally {
       await store.close();
     }

@@ -104,6 +104,44 @@ describe('daemon restarts (makai run)', () => {
     });
   });
 
+  it('should leave one trend per box and window, with the merged count, when stopped and restarted inside a window', async () => {
+    const dir = await createTempDir('makai-faults-restart-window-');
+    cleanups.push(() => dir.remove());
+    const feed = await TriggerFeed.bind();
+    cleanups.push(() => feed.close());
+    const settings = { measurement_batch_size: 10_000, measurement_flush: '1h', trend_grace: '1h' };
+    const first = await start(dir, feed, 1, settings);
+    const t0 = recentT0();
+    // Windows of 1 s: 0-2 complete, then 4 of window 3's 6 messages before the stop.
+    await sendAndSettle(feed, first, traffic(t0, 0, 22));
+    first.kill('SIGTERM');
+    assert.deepEqual(await within(first.exited, START_MS, 'exit after SIGTERM'), { code: 0, signal: null }, first.stderr);
+
+    // The restarted service gets the rest of window 3, then windows 4-5.
+    const second = await start(dir, feed, 2, settings);
+    await sendAndSettle(feed, second, traffic(t0, 22, 36));
+    second.kill('SIGTERM');
+    assert.deepEqual(await within(second.exited, START_MS, 'exit after SIGTERM'), { code: 0, signal: null }, second.stderr);
+
+    await readStore(dir, async (store) => {
+      assert.equal(await store.countMeasurements(), 2 * 36, 'every measurement stored');
+      for (const box of ['1', '2']) {
+        const trends = await store.queryTrends({ box_id: box });
+        assert.deepEqual(
+          trends.map((t) => [(t.window_start_ms - t0) / 1000, t.count]),
+          [[0, 6], [1, 6], [2, 6], [3, 6], [4, 6], [5, 6]],
+          `box ${box}: one trend per window, window 3 merged from both runs (4 + 2)`,
+        );
+        const window3 = traffic(t0, 18, 24).filter((m) => String(m.id) === box);
+        const [, , , merged] = trends;
+        assert.equal(merged!.voltage!.min, Math.min(...window3.map((m) => m.rms)));
+        assert.equal(merged!.voltage!.max, Math.max(...window3.map((m) => m.rms)));
+        const average = window3.reduce((sum, m) => sum + m.rms, 0) / window3.length;
+        assert.ok(Math.abs(merged!.voltage!.average - average) < 1e-9, `count-weighted average ${merged!.voltage!.average} vs ${average}`);
+      }
+    });
+  });
+
   it('should lose at most the open measurement batch and open trend windows on SIGKILL, and carry on after a restart', async () => {
     const dir = await createTempDir('makai-faults-sigkill-');
     cleanups.push(() => dir.remove());

@@ -77,6 +77,41 @@ describe('decodeTrigger', () => {
     });
   });
 
+  it('should refuse implausible readings and invalid box ids without disturbing the valid traffic around them', () => {
+    const ts = createTestScheduler();
+    ts.run(({ hot, expectObservable, expectSubscriptions }) => {
+      const rejected = new Subject<Rejection>();
+      const suspicious = {
+        f: framesOf({ ...messages.a!, frequency: 1e30 }),
+        v: framesOf({ ...messages.b!, rms: 5000 }),
+        n: framesOf({ ...messages.a!, id: -5 }),
+        h: framesOf({ ...messages.a!, thd: 3 }),
+      };
+      const source = hot('   -a-f-b-v-n-c-h-d-|', { ...valid, ...suspicious });
+      const sourceSubs = '   ^----------------!';
+      const expected = '     -a---b-----c---d-|';
+      const refused = '      ---f---v-n---h----';
+      const reasons = { f: 'implausible:frequency', v: 'implausible:rms', n: 'invalid-box-id', h: 'implausible:thd' };
+      const described = (r: Rejection) => (r.reason === 'implausible' ? `${r.reason}:${/TriggerMessage\.(\w+)/.exec(r.detail)?.[1]}` : r.reason);
+      expectObservable(source.pipe(decodeTrigger({ rejected, scheduler: ts }))).toBe(expected, messages);
+      expectObservable(rejected.pipe(map(described))).toBe(refused, reasons);
+      expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+    });
+  });
+
+  it('should take plausibility bounds from its options', () => {
+    const ts = createTestScheduler();
+    ts.run(({ hot, expectObservable }) => {
+      // A 50 Hz-only deployment narrows the frequency range: 60 Hz is then refused.
+      const rejected = new Subject<Rejection>();
+      const fifty = { ...messages.a!, frequency: 50 };
+      const source = hot('   -a-e-|', { a: valid.a!, e: framesOf(fifty) });
+      const output = source.pipe(decodeTrigger({ rejected, scheduler: ts, plausibility: { frequencyHz: [45, 55] } }));
+      expectObservable(output).toBe('---e-|', { e: fifty });
+      expectObservable(rejected.pipe(map((r) => r.detail))).toBe('-r---', { r: 'TriggerMessage.frequency: 60 Hz is outside the plausible range [45, 55]' });
+    });
+  });
+
   it('should compare box time with the injected scheduler clock', () => {
     const ts = createTestScheduler();
     ts.run(({ hot, expectObservable }) => {
@@ -157,5 +192,9 @@ describe('decodeTrigger', () => {
     assert.throws(() => decodeTrigger({ rejected, maxFrameBytes: 1.5 }), /maxFrameBytes/);
     assert.throws(() => decodeTrigger({ rejected, maxClockSkewMs: Number.NaN }), /maxClockSkewMs/);
     assert.throws(() => decodeTrigger({ rejected, source: '' }), /source/);
+    assert.throws(() => decodeTrigger({ rejected, plausibility: { frequencyHz: [70, 40] } }), /plausibility\.frequencyHz/);
+    assert.throws(() => decodeTrigger({ rejected, plausibility: { rmsVolts: [0, Number.NaN] } }), /plausibility\.rmsVolts/);
+    assert.throws(() => decodeTrigger({ rejected, plausibility: { thdRatio: [0] as unknown as [number, number] } }), /plausibility\.thdRatio/);
+    assert.throws(() => decodeTrigger({ rejected, plausibility: { voltage: [0, 1] } as never }), /plausibility\.voltage/);
   });
 });

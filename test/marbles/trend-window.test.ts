@@ -302,6 +302,163 @@ describe('trendWindow', () => {
     );
   });
 
+  describe('robust event time per box', () => {
+    // windowMs 10, a jump of more than 20 ms is held, 3 agreeing messages make a clock change.
+    const clock = { windowMs: 10, maxTimeJumpMs: 20, clockChangeAfter: 3 };
+
+    it('should refuse a lone timestamp far ahead as outlier-time once the box clock speaks again', () => {
+      const ts = createTestScheduler();
+      const late: LateMessage[] = [];
+      ts.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const values = { a: m(1, 1, 120), o: m(1, 500, 1), b: m(1, 3, 122), c: m(1, 12, 121) };
+        const windows = { x: w(1, 0, 10, 2, s(120, 122, 121)), y: w(1, 10, 10, 1, s(121, 121, 121)) };
+        const source = hot('    -a-o-b-c-----|', values);
+        const sourceSubs = '    ^------------!';
+        const expected = '      -------x-----(y|)';
+        const options = { ...clock, late: { next: (l: LateMessage) => late.push(l) }, scheduler: ts };
+        expectObservable(source.pipe(trendWindow(options))).toBe(expected, windows);
+        expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+      });
+      assert.deepEqual(late, [{ reason: 'outlier-time', boxId: '1', message: m(1, 500, 1), windowStartMs: 500, boxClockMs: 1 }]);
+    });
+
+    it('should keep every later trend complete after one message 6 days ahead (then 300 normal ones)', async () => {
+      const T0 = 1_546_300_800_000; // a whole minute
+      const sixDays = 6 * 24 * 3600 * 1000;
+      const metrics = new Metrics();
+      // Two boxes, one message a second each: 5 complete minutes. Box 1's 11th message is stamped 6 days ahead.
+      const messages: TriggerMessage[] = [];
+      for (let k = 0; k < 300; k++) {
+        for (const box of [1, 2]) messages.push(m(box, T0 + k * 1000, 120 + (k % 3)));
+        if (k === 10) messages.push(m(1, T0 + sixDays + 10_000, 999));
+      }
+      const windows: TrendWindow[] = [];
+      const late: LateMessage[] = [];
+      const ts = createTestScheduler();
+      ts.run(({ cold, expectObservable }) => {
+        const output = from(messages).pipe(trendWindow({ windowMs: 60_000, late: { next: (l) => late.push(l) }, metrics, scheduler: ts }));
+        output.subscribe((window) => windows.push(window));
+        expectObservable(cold('|')).toBe('|'); // the run flushes the virtual scheduler
+      });
+      assert.deepEqual(
+        windows.map((x) => [x.boxId, (x.windowStartMs - T0) / 60_000, x.count, x.voltage?.max]),
+        [0, 1, 2, 3, 4].flatMap((minute) => [
+          ['1', minute, 60, 122],
+          ['2', minute, 60, 122],
+        ]),
+        'every minute of both boxes complete, the outlier in none',
+      );
+      assert.deepEqual(late.map((l) => [l.reason, l.message.time]), [['outlier-time', T0 + sixDays + 10_000]]);
+      assert.equal(await metrics.value(TREND_LATE_MESSAGES_METRIC, { reason: 'outlier-time' }), 1);
+      assert.equal(await metrics.value(TREND_LATE_MESSAGES_METRIC, { reason: 'window-closed' }), 0);
+    });
+
+    it('should accept a sustained step back as a clock change, losing only clockChangeAfter - 1 messages', () => {
+      const ts = createTestScheduler();
+      const late: LateMessage[] = [];
+      ts.run(({ hot, expectObservable, expectSubscriptions }) => {
+        // The clock steps back from 115 to 41: e, f are refused, g (the third agreeing one) is a clock change.
+        const values = { a: m(1, 101), b: m(1, 105), c: m(1, 112), d: m(1, 115), e: m(1, 41), f: m(1, 43), g: m(1, 45), h: m(1, 52), i: m(1, 55) };
+        const windows = {
+          x: w(1, 100, 10, 2, s(120, 120, 120)), // a, b; closed by c
+          y: w(1, 110, 10, 2, s(120, 120, 120)), // c, d; emitted at the step back
+          z: w(1, 40, 10, 1, s(120, 120, 120)), // g; closed by h
+          v: w(1, 50, 10, 2, s(120, 120, 120)), // h, i; flushed on complete
+        };
+        const source = hot('    -a-b-c-d-e-f-g-h-i-|', values);
+        const sourceSubs = '    ^------------------!';
+        const expected = '      -----x-------y-z---(v|)';
+        const options = { ...clock, late: { next: (l: LateMessage) => late.push(l) }, scheduler: ts };
+        expectObservable(source.pipe(trendWindow(options))).toBe(expected, windows);
+        expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+      });
+      assert.deepEqual(late.map((l) => [l.reason, l.message.time]), [['window-closed', 41], ['window-closed', 43]]);
+    });
+
+    it('should not take lone late messages for a step back', () => {
+      const ts = createTestScheduler();
+      const late: LateMessage[] = [];
+      ts.run(({ hot, expectObservable }) => {
+        // e and f are late but never 3 in a row: the box's clock stays where it is.
+        const values = { a: m(1, 101), b: m(1, 112), e: m(1, 41), c: m(1, 113), f: m(1, 42), d: m(1, 114) };
+        const windows = { x: w(1, 100, 10, 1, s(120, 120, 120)), y: w(1, 110, 10, 3, s(120, 120, 120)) };
+        const source = hot('    -a-b-e-c-f-d-|', values);
+        expectObservable(source.pipe(trendWindow({ ...clock, late: { next: (l) => late.push(l) }, scheduler: ts }))).toBe('---x---------(y|)', windows);
+      });
+      assert.deepEqual(late.map((l) => [l.reason, l.message.time]), [['window-closed', 41], ['window-closed', 42]]);
+    });
+
+    it('should accept a sustained step forward after clockChangeAfter agreeing messages, closing the windows before it', () => {
+      const ts = createTestScheduler();
+      const late: LateMessage[] = [];
+      ts.run(({ hot, expectObservable, expectSubscriptions }) => {
+        // c, d, e jump 500 ahead: held until e agrees, then merged, closing [0,10).
+        const values = { a: m(1, 1, 120), b: m(1, 3, 122), c: m(1, 500, 110), d: m(1, 502, 112), e: m(1, 504, 114), f: m(1, 512, 119) };
+        const windows = {
+          x: w(1, 0, 10, 2, s(120, 122, 121)),
+          y: w(1, 500, 10, 3, s(110, 114, 112)),
+          z: w(1, 510, 10, 1, s(119, 119, 119)),
+        };
+        const source = hot('    -a-b-c-d-e-f-|', values);
+        const sourceSubs = '    ^------------!';
+        const expected = '      ---------x-y-(z|)';
+        const options = { ...clock, late: { next: (l: LateMessage) => late.push(l) }, scheduler: ts };
+        expectObservable(source.pipe(trendWindow(options))).toBe(expected, windows);
+        expectSubscriptions(source.subscriptions).toBe(sourceSubs);
+      });
+      assert.deepEqual(late, [], 'nothing lost');
+    });
+
+    it('should trend every in-order message exactly as without outliers, whatever lone outliers ahead come between them', () => {
+      const traffic = fc.record({
+        steps: fc.array(fc.record({ id: fc.constantFrom(1, 2), dt: fc.integer({ min: 0, max: 400 }), outlier: fc.option(fc.integer({ min: 61_000, max: 7 * 86_400_000 }), { nil: undefined }) }), { maxLength: 80 }),
+      });
+      fc.assert(
+        fc.property(traffic, ({ steps }) => {
+          const clock = new Map<number, number>();
+          const normal: TriggerMessage[] = [];
+          const all: TriggerMessage[] = [];
+          for (const { id, dt, outlier } of steps) {
+            const time = (clock.get(id) ?? 1_000_000) + dt;
+            clock.set(id, time);
+            const message = m(id, time, 100 + (time % 50));
+            normal.push(message);
+            all.push(message);
+            // Each outlier follows a normal message of its box: a lone bad timestamp, never a clock change.
+            if (outlier !== undefined) all.push(m(id, time + outlier, 999));
+          }
+          const run = (messages: readonly TriggerMessage[]) => {
+            const windows: TrendWindow[] = [];
+            const late: LateMessage[] = [];
+            from(messages)
+              .pipe(trendWindow({ windowMs: 1000, late: { next: (l) => late.push(l) }, scheduler: createTestScheduler() }))
+              .subscribe((window) => windows.push(window));
+            return { windows, late };
+          };
+          const clean = run(normal);
+          const noisy = run(all);
+          assert.deepEqual(noisy.windows, clean.windows, 'the same trends as without the outliers');
+          assert.ok(noisy.late.every((l) => l.reason === 'outlier-time' && l.message.rms === 999), 'only the outliers refused');
+          assert.equal(noisy.late.length, all.length - normal.length);
+        }),
+      );
+    });
+
+    it('should start a new candidate run when a held message agrees with neither clock, and refuse what is held at the end', () => {
+      const ts = createTestScheduler();
+      const late: LateMessage[] = [];
+      ts.run(({ hot, expectObservable }) => {
+        // o (500) is held; p (900) agrees with neither the box (3) nor o: o is refused, p held; the stream ends.
+        const values = { a: m(1, 1), b: m(1, 3), o: m(1, 500), p: m(1, 900) };
+        const source = hot('    -a-b-o-p-|', values);
+        expectObservable(source.pipe(trendWindow({ ...clock, late: { next: (l) => late.push(l) }, scheduler: ts }))).toBe('---------(x|)', {
+          x: w(1, 0, 10, 2, s(120, 120, 120)),
+        });
+      });
+      assert.deepEqual(late.map((l) => [l.reason, l.message.time]), [['outlier-time', 500], ['outlier-time', 900]]);
+    });
+  });
+
   it('should refuse bad options with the field path', () => {
     const cases: Array<[Parameters<typeof trendWindow>[0], string]> = [
       [{ windowMs: 0 }, 'windowMs'],
@@ -311,6 +468,10 @@ describe('trendWindow', () => {
       [{ graceMs: -1 }, 'graceMs'],
       [{ graceMs: Infinity }, 'graceMs'],
       [{ allowedLatenessMs: -1 }, 'allowedLatenessMs'],
+      [{ maxTimeJumpMs: 0 }, 'maxTimeJumpMs'],
+      [{ maxTimeJumpMs: Number.NaN }, 'maxTimeJumpMs'],
+      [{ clockChangeAfter: 1 }, 'clockChangeAfter'],
+      [{ clockChangeAfter: 2.5 }, 'clockChangeAfter'],
     ];
     for (const [options, path] of cases) {
       assert.throws(() => trendWindow(options), (e: unknown) => e instanceof ConfigError && e.path === path, path);

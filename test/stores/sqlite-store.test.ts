@@ -33,10 +33,16 @@ storeContract('sqlite', async () => {
 const T = 1_700_000_000_123;
 const isRoot = process.getuid?.() === 0;
 
-/** Turns a current-schema file back into what schema `version` (1 or 2) wrote, keeping its rows. */
-function rewindSchema(path: string, version: 1 | 2): void {
+/** Turns a current-schema file back into what schema `version` (1, 2 or 3) wrote, keeping its rows. */
+function rewindSchema(path: string, version: 1 | 2 | 3): void {
   const db = new Database(path);
   try {
+    // Version 4 made trends unique per box and window.
+    db.exec('DROP INDEX trends_box_window');
+    if (version === 3) {
+      db.pragma('user_version = 3');
+      return;
+    }
     // Version 3 indexed measurements by time first; 1 and 2 by box first.
     db.exec('DROP INDEX measurements_time_box; CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms)');
     // Version 2 added dead_letters.
@@ -146,7 +152,7 @@ describe('sqlite store', () => {
       const indexes = db.prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all();
       assert.deepStrictEqual(
         indexes.map((i) => i.name),
-        ['box_events_event_box', 'dead_letters_newest', 'measurements_expire', 'measurements_time_box', 'trends_box_time'],
+        ['box_events_event_box', 'dead_letters_newest', 'measurements_expire', 'measurements_time_box', 'trends_box_time', 'trends_box_window'],
       );
       assert.match(indexes[0]!.sql, /^CREATE UNIQUE INDEX/);
     } finally {
@@ -210,6 +216,37 @@ describe('sqlite store', () => {
       assert.match(plan, /USING INDEX measurements_time_box/);
     } finally {
       check.close();
+    }
+  });
+
+  it('migrates a version 3 file with a trend written twice (a restart) into one merged row per box and window', async () => {
+    const path = dir.file('v3-trends.db');
+    await (await openSqliteStore({ path })).close();
+    rewindSchema(path, 3);
+    // What version 3 wrote for a restart inside a minute: two rows for one window (counts 1 and 80).
+    const db = new Database(path);
+    try {
+      const insert = db.prepare('INSERT INTO trends (box_id, timestamp_ms, window_start_ms, count, voltage, frequency, thd, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      const stats = (min: number, max: number, average: number) => JSON.stringify({ min, max, average });
+      insert.run('1', T + 60_000, T, 1, stats(120, 120, 120), stats(60, 60, 60), null, '"kailua"');
+      insert.run('1', T + 60_000, T, 80, stats(118, 122, 121), stats(59.9, 60.1, 60), stats(0.01, 0.02, 0.015), '"kailua"');
+      insert.run('1', T + 120_000, T + 60_000, 6, stats(119, 119, 119), stats(60, 60, 60), null, '"kailua"');
+    } finally {
+      db.close();
+    }
+    const store = await openSqliteStore({ path });
+    try {
+      const trends = await store.queryTrends({ box_id: '1' });
+      assert.deepStrictEqual(
+        trends.map((t) => [t.window_start_ms, t.count, t.voltage?.min, t.voltage?.max, t.thd?.max, t.location]),
+        [
+          [T, 81, 118, 122, 0.02, 'kailua'],
+          [T + 60_000, 6, 119, 119, undefined, 'kailua'],
+        ],
+      );
+      assert.ok(Math.abs(trends[0]!.voltage!.average - (120 + 121 * 80) / 81) < 1e-9);
+    } finally {
+      await store.close();
     }
   });
 

@@ -277,6 +277,52 @@ export function storeContract(
         assert.ok(back && !('thd' in back), 'absent thd stays absent');
       }));
 
+    it(`${name}: merges a second write of the same box and window into one trend`, () =>
+      withStore(async (store) => {
+        const stats = (min: number, max: number, average: number) => ({ min, max, average });
+        const window = { box_id: '7', timestamp_ms: T, window_start_ms: T - 60_000 };
+        // Before a restart: 20 messages; after it, 40 more of the same minute, with thd this time.
+        const first: TrendDoc = { ...window, count: 20, voltage: stats(118, 121, 120), frequency: stats(59.9, 60, 59.95), location: 'kailua' };
+        const second: TrendDoc = {
+          ...window,
+          count: 40,
+          voltage: stats(119, 124, 123),
+          frequency: stats(59.95, 60.1, 60.05),
+          thd: stats(0.01, 0.02, 0.015),
+          location: 'kailua',
+        };
+        const other: TrendDoc = { ...first, box_id: '8' };
+        const next: TrendDoc = { ...first, timestamp_ms: T + 60_000, window_start_ms: T };
+        await store.insertTrends([first, other]);
+        await store.insertTrends([second, next]);
+
+        const trends = await store.queryTrends({ box_id: '7' });
+        assert.equal(trends.length, 2, 'one document per box and window');
+        const merged = trends[0]!;
+        assert.deepStrictEqual(
+          { ...merged, voltage: undefined, frequency: undefined },
+          { ...window, count: 60, voltage: undefined, frequency: undefined, thd: stats(0.01, 0.02, 0.015), location: 'kailua' },
+        );
+        assert.deepStrictEqual([merged.voltage!.min, merged.voltage!.max], [118, 124], 'min of min, max of max');
+        assert.ok(Math.abs(merged.voltage!.average - (120 * 20 + 123 * 40) / 60) < 1e-9, `count-weighted average, got ${merged.voltage!.average}`);
+        assert.deepStrictEqual([merged.frequency!.min, merged.frequency!.max], [59.9, 60.1]);
+        assert.ok(Math.abs(merged.frequency!.average - (59.95 * 20 + 60.05 * 40) / 60) < 1e-9);
+        assert.deepStrictEqual(trends[1], next, 'the next window is its own document');
+        assert.deepStrictEqual(await store.queryTrends({ box_id: '8' }), [other], 'other boxes untouched');
+
+        // Twice in one batch, and a window of another length with the same start: merged, and kept apart.
+        const ten: TrendDoc = { ...first, timestamp_ms: T - 50_000, count: 1 };
+        await store.insertTrends([{ ...first, count: 5 }, { ...first, count: 5 }, ten]);
+        assert.deepStrictEqual(
+          (await store.queryTrends({ box_id: '7' })).map((t) => [t.window_start_ms, t.timestamp_ms, t.count]),
+          [
+            [T - 60_000, T - 50_000, 1],
+            [T - 60_000, T, 70],
+            [T, T + 60_000, 20],
+          ],
+        );
+      }));
+
     it(`${name}: round-trips events, newest first`, () =>
       withStore(async (store) => {
         const one = eventDoc(1, { type: 'FREQUENCY_SAG', boxes_triggered: ['1'] });
@@ -494,6 +540,21 @@ export function storeContract(
         assert.equal(await store.trimDeadLetters(0), 4);
         assert.deepStrictEqual(await store.listDeadLetters(), []);
         await rejectsWithStoreError(() => store.trimDeadLetters(-1), 'trimDeadLetters(-1)');
+
+        // Per source and reason: a flood of one is trimmed without touching the letters of another,
+        // even one with the same reason from another source.
+        const flood = Array.from({ length: 6 }, (_, i): DeadLetterDoc => ({ ...letter(1, T + 10 + i), source: 'trends', reason: 'out-of-range', detail: `flood ${i}` }));
+        const decodeLetter: DeadLetterDoc = { ...letter(3, T + 8), source: 'decode', reason: 'out-of-range' };
+        await store.insertDeadLetters([decodeLetter, letter(3, T + 9), ...flood]);
+        assert.equal(await store.trimDeadLetters(2, { source: 'trends', reason: 'out-of-range' }), 4);
+        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => d.detail), ['flood 5', 'flood 4', 'letter 3', 'letter 3']);
+        assert.equal(await store.trimDeadLetters(0, { source: 'trends', reason: 'no-such-reason' }), 0);
+        assert.equal(await store.trimDeadLetters(0, { source: 'decode', reason: 'out-of-range' }), 1);
+        assert.deepStrictEqual((await store.listDeadLetters()).map((d) => [d.source, d.reason]), [
+          ['trends', 'out-of-range'],
+          ['trends', 'out-of-range'],
+          [letter(3, 0).source, letter(3, 0).reason],
+        ]);
       }));
 
     it(`${name}: rejects with a StoreError, in bounded time, when the backing store is unreachable`, (t) =>

@@ -53,8 +53,8 @@ describe('validateTrigger', () => {
     }
   });
 
-  it('should accept a box id frame exactly when it is the decimal id, for any int32 id', () => {
-    const idAndFrame = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).chain((id) =>
+  it('should accept a box id frame exactly when it is the decimal id, for any valid box id', () => {
+    const idAndFrame = fc.integer({ min: 0, max: 2 ** 31 - 1 }).chain((id) =>
       fc.tuple(
         fc.constant(id),
         fc.oneof(
@@ -81,9 +81,44 @@ describe('validateTrigger', () => {
       refusedFor(validateTrigger(framesOf({ ...good, frequency: bad }), limits), 'out-of-range', 'frequency');
       refusedFor(validateTrigger(framesOf({ ...good, thd: bad }), limits), 'out-of-range', 'thd');
     }
-    // Zero is a real reading (an outage), and thd may be absent.
+    // Zero volts is a real reading (an interruption), and thd may be absent.
     const { thd: _thd, ...noThd } = good;
-    assert.deepStrictEqual(validateTrigger(framesOf({ ...noThd, rms: 0, frequency: 0 }), limits), { ...noThd, rms: 0, frequency: 0 });
+    assert.deepStrictEqual(validateTrigger(framesOf({ ...noThd, rms: 0 }), limits), { ...noThd, rms: 0 });
+  });
+
+  it('should refuse negative box ids and ids above 2^31 - 1 as invalid-box-id, whatever frame 0 says', () => {
+    refusedFor(validateTrigger(framesOf({ ...good, id: -5 }), limits), 'invalid-box-id', 'id');
+    refusedFor(validateTrigger(framesOf({ ...good, id: -(2 ** 31) }), limits), 'invalid-box-id', 'id');
+    refusedFor(validateTrigger(framesOf({ ...good, id: -5 }, '1003'), limits), 'invalid-box-id', 'id');
+    const refusal = validateTrigger(framesOf({ ...good, id: -5 }), limits) as DecodeError;
+    assert.match(refusal.message, /box id -5 is not a whole number in \[0, 2147483647\]/);
+    for (const id of [0, 1, 2 ** 31 - 1]) assert.equal((validateTrigger(framesOf({ ...good, id }), limits) as TriggerMessage).id, id);
+  });
+
+  it('should refuse finite values outside the plausibility bounds as implausible, naming field and value', () => {
+    const cases: Array<[Partial<TriggerMessage>, string]> = [
+      [{ frequency: 1e30 }, 'frequency'],
+      [{ frequency: 0 }, 'frequency'],
+      [{ frequency: 39.99 }, 'frequency'],
+      [{ frequency: 70.01 }, 'frequency'],
+      [{ rms: 1000.5 }, 'rms'],
+      [{ rms: 3e9 }, 'rms'],
+      [{ thd: 3 }, 'thd'],
+    ];
+    for (const [change, field] of cases) {
+      const result = validateTrigger(framesOf({ ...good, ...change }), limits);
+      refusedFor(result, 'implausible', field);
+      assert.ok((result as DecodeError).message.includes(`TriggerMessage.${field}: ${Math.fround(change[field as keyof TriggerMessage] as number)}`), (result as DecodeError).message);
+    }
+    // Both grids and the edges of the default ranges pass.
+    for (const change of [{ frequency: 50 }, { frequency: 60 }, { frequency: 40 }, { frequency: 70 }, { rms: 230 }, { rms: 1000 }, { thd: 1 }, { thd: 0 }]) {
+      assert.ok(!(validateTrigger(framesOf({ ...good, ...change }), limits) instanceof DecodeError), JSON.stringify(change));
+    }
+    // Bounds given by the topology replace the defaults.
+    const narrow = { ...limits, plausibility: { frequencyHz: [59, 61], rmsVolts: [100, 140], thdRatio: [0, 0.5] } as const };
+    refusedFor(validateTrigger(framesOf({ ...good, frequency: 50 }), narrow), 'implausible', 'frequency');
+    refusedFor(validateTrigger(framesOf({ ...good, rms: 230 }), narrow), 'implausible', 'rms');
+    assert.deepStrictEqual(validateTrigger(framesOf(good), narrow), good);
   });
 
   it('should refuse box times further than maxClockSkewMs from now, either way', () => {

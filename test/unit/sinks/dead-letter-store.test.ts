@@ -14,8 +14,9 @@ import { createTempDir, type TempDir } from '../../helpers/temp-dir.js';
 
 const T = 1_700_000_000_000;
 
-function rejection(i: number): Rejection {
-  return { source: i % 2 ? 'decode' : 'backend_pull', reason: i % 3 ? 'truncated' : 'frame-count', detail: `garbage ${i}`, preview: (i % 256).toString(16).padStart(2, '0'), atMs: T + i };
+// One source and reason, as capacity is per source and reason (the per-ring test mixes them).
+function rejection(i: number, reason: Rejection['reason'] = 'truncated'): Rejection {
+  return { source: 'decode', reason, detail: `garbage ${i}`, preview: (i % 256).toString(16).padStart(2, '0'), atMs: T + i };
 }
 
 const details = (docs: readonly DeadLetterDoc[]) => docs.map((d) => d.detail);
@@ -52,6 +53,29 @@ describe('DeadLetterStore', () => {
     await store.close();
   });
 
+  it('keeps a ring per source and reason: a flood of one never evicts the letters of another', async () => {
+    await freshStore('per-reason');
+    const metrics = new Metrics();
+    const deadLetters = new DeadLetterStore({ store, capacity: 5, metrics, logger: silentLogger, scheduler: new VirtualTimeScheduler() });
+    // Three genuine decode failures, then a flood of 40 late trend messages (the same reason
+    // label as a decode range failure, from another source), then one more decode failure.
+    for (let i = 1; i <= 3; i++) deadLetters.keep({ ...rejection(i, 'out-of-range'), source: 'decode' });
+    for (let i = 4; i <= 43; i++) deadLetters.keep({ ...rejection(i, 'out-of-range'), source: 'trends' });
+    deadLetters.keep(rejection(44, 'frame-count'));
+    const expected = ['garbage 44', ...newest(39, 43), ...newest(1, 3)];
+    assert.deepStrictEqual(details(deadLetters.recent()), expected, 'newest first over all reasons; 5 of the flood, all others');
+    assert.deepStrictEqual(details(deadLetters.recent(2)), ['garbage 44', 'garbage 43']);
+    await deadLetters.flush();
+    assert.deepStrictEqual(details(await store.listDeadLetters()), expected, 'the same in the store, as makai deadletters lists it');
+
+    // The flood goes on after a write: the store is trimmed per source and reason.
+    for (let i = 45; i <= 60; i++) deadLetters.keep({ ...rejection(i, 'out-of-range'), source: 'trends' });
+    await deadLetters.close();
+    assert.deepStrictEqual(details(await store.listDeadLetters()), [...newest(56, 60), 'garbage 44', ...newest(1, 3)]);
+    assert.equal(await metrics.value('makai_dead_letters_unsaved_total'), 35 + 11, 'flood letters overwritten before a write');
+    await store.close();
+  });
+
   it('writes on its scheduler, flushMs after the first letter, and keeps the stored form bounded', async () => {
     await freshStore('timer');
     const scheduler = new VirtualTimeScheduler();
@@ -78,7 +102,7 @@ describe('DeadLetterStore', () => {
     let failing = true;
     const flaky: Pick<Store, 'insertDeadLetters' | 'trimDeadLetters'> = {
       insertDeadLetters: (docs) => (failing ? Promise.reject(new StoreError('insertDeadLetters', 'database is locked', true)) : store.insertDeadLetters(docs)),
-      trimDeadLetters: (keep) => store.trimDeadLetters(keep),
+      trimDeadLetters: (keep, reason) => store.trimDeadLetters(keep, reason),
     };
     const logger = new RecordingLogger();
     const metrics = new Metrics();
