@@ -32,7 +32,7 @@ export function opqTriggering(options: OpqTriggeringOptions = {}): Topology {
   return defineTopology('opq-triggering', ({ source, pipe, merge, sink }) => {
     const refused = [];
     const frames = source('trigger', triggerSubscription({ endpoint: options.triggerEndpoint ?? 'tcp://127.0.0.1:9881' }));
-    const measurements = pipe('decode', frames, decodeTriggers());
+    const measurements = pipe('decode', frames, decodeTriggers(options.decode));
     sink('box-liveness', measurements, boxLiveness());
     sink('measurement-store', measurements, measurementStore(options.measurements));
 

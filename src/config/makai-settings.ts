@@ -55,6 +55,11 @@ export const pluginEntrySchema = z
 
 export type PluginEntry = z.output<typeof pluginEntrySchema>;
 
+/** `[min, max]` of finite numbers, min ≤ max. */
+const rangeField = z
+  .tuple([z.number().finite(), z.number().finite()])
+  .refine(([min, max]) => min <= max, 'must be [min, max] with min ≤ max');
+
 export const makaiSettingsSchema = z
   .object({
     /** SUB endpoint of the triggering broker's backend. */
@@ -81,6 +86,19 @@ export const makaiSettingsSchema = z
     measurement_flush: durationField.default('1s'),
     /** How long after its last message a silent box's open trend window is closed, beyond the window end. */
     trend_grace: durationField.default('5s'),
+    /** A box timestamp further ahead of that box's clock is held as a possible outlier (trends). */
+    trend_max_time_jump: durationField.optional(),
+    /** How many agreeing messages make a box's time jump or step back a clock change (trends). */
+    trend_clock_change_after: z.number().int().min(2).max(1000).optional(),
+    /** Plausible ranges of measurements, `[min, max]`; outside is refused as `implausible`. Defaults fit 50 and 60 Hz grids. */
+    plausibility: z
+      .object({
+        frequency_hz: rangeField.optional(),
+        rms_volts: rangeField.optional(),
+        thd_ratio: rangeField.optional(),
+      })
+      .strict()
+      .optional(),
     /** How often the box registry (locations, keys) is re-read from the store. */
     box_registry_refresh: durationField.default('30s'),
     /** `host:port` for the Prometheus metrics and health endpoint; off when absent. */

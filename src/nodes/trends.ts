@@ -5,6 +5,7 @@ import { durationField } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';
 import type { Rejection } from '../core/rejection.js';
 import { trendWindow, type TrendWindow } from '../operators/trend-window.js';
+import { DEFAULT_CLOCK_CHANGE_AFTER, DEFAULT_MAX_TIME_JUMP_MS } from '../operators/trend-window-assigner.js';
 import type { TriggerMessage } from '../protocol/messages.js';
 
 export interface TrendsOptions {
@@ -12,18 +13,25 @@ export interface TrendsOptions {
   readonly window?: DurationInput;
   /** How long past its window end a silent box's window waits for more data before it closes. Default 5 s. */
   readonly grace?: DurationInput;
+  /** A box time further ahead of its box's clock than this is held as a possible outlier. Default 1 minute. */
+  readonly maxTimeJump?: DurationInput;
+  /** How many agreeing messages make a jump (or a step back) a clock change. Default 5. */
+  readonly clockChangeAfter?: number;
 }
 
 const optionsSchema = z
   .object({
     window: durationField.refine((ms) => ms >= 1000, 'must be at least 1 s').default('1m'),
     grace: durationField.default('5s'),
+    maxTimeJump: durationField.refine((ms) => ms > 0, 'must be longer than 0 ms').default(DEFAULT_MAX_TIME_JUMP_MS),
+    clockChangeAfter: z.number().int().min(2).max(1000).default(DEFAULT_CLOCK_CHANGE_AFTER),
   })
   .strict();
 
 /**
  * Per-box 1-minute (or `window`) trends in event time: min, max and average of V, f and THD.
- * Messages too late for their window go to the `late` side output, as rejections.
+ * A lone timestamp far from its box's clock does not move it (see `trendWindow`); messages too
+ * late for their window, or outliers, go to the `late` side output, as rejections.
  */
 export const trends = defineStage<TrendsOptions, z.output<typeof optionsSchema>, never, TriggerMessage, TrendWindow, { late: Rejection }>({
   kind: 'trends',
@@ -35,12 +43,14 @@ export const trends = defineStage<TrendsOptions, z.output<typeof optionsSchema>,
     trendWindow({
       windowMs: options.window,
       graceMs: options.grace,
+      maxTimeJumpMs: options.maxTimeJump,
+      clockChangeAfter: options.clockChangeAfter,
       late: {
         next: (message) =>
           context.outputs.late.next({
             source: context.id,
-            reason: 'out-of-range',
-            detail: `late for its trend window (${message.reason})`,
+            reason: message.reason,
+            detail: `refused by the trend windows of box ${message.boxId} (${message.reason})`,
             preview: '',
             atMs: context.scheduler.now(),
           }),

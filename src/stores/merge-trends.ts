@@ -1,4 +1,4 @@
-import type { TrendDoc, TrendStats } from './documents.js';
+import type { TrendDoc, TrendStats } from '../protocol/documents.js';
 
 /**
  * What makes two trend documents the same window of the same box: the box, the window start

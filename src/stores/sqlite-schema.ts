@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../core/errors.js';
-import type { TrendDoc, TrendStats } from './documents.js';
+import type { TrendDoc, TrendStats } from '../protocol/documents.js';
 import { mergeTrends } from './merge-trends.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { MakaiSettings } from '../config/makai-settings.js';
 import type { DurationInput } from '../core/duration.js';
+import type { DecodeTriggersOptions } from '../nodes/decode-triggers.js';
 import type { MeasurementStoreOptions } from '../nodes/measurement-store.js';
 import type { PluginOptions } from '../nodes/plugin.js';
 import type { TrendsOptions } from '../nodes/trends.js';
@@ -15,6 +16,8 @@ export interface OpqTriggeringOptions {
   readonly triggerEndpoint?: string;
   /** The acquisition broker's `backend_pull`. Default `tcp://127.0.0.1:9884` (`zmq_acquisition_endpoint`). */
   readonly acquisitionEndpoint?: string;
+  /** Decoding limits: frame size, clock skew, plausible ranges (`plausibility`). */
+  readonly decode?: DecodeTriggersOptions;
   /** TTL, batching and expiry sweep of stored measurements (`mongo_measurement_expiration_seconds`, …). */
   readonly measurements?: MeasurementStoreOptions;
   /** Trend window and grace (`mongo_trends_update_interval_seconds`, `trend_grace`). */
@@ -41,9 +44,28 @@ export function topologyOptionsOf(settings: MakaiSettings, file?: string): OpqTr
       batchSize: settings.measurement_batch_size,
       flush: settings.measurement_flush,
     },
-    trends: { window: settings.mongo_trends_update_interval_seconds * 1000, grace: settings.trend_grace },
+    decode: plausibilityOf(settings),
+    trends: {
+      window: settings.mongo_trends_update_interval_seconds * 1000,
+      grace: settings.trend_grace,
+      ...(settings.trend_max_time_jump === undefined ? {} : { maxTimeJump: settings.trend_max_time_jump }),
+      ...(settings.trend_clock_change_after === undefined ? {} : { clockChangeAfter: settings.trend_clock_change_after }),
+    },
     requestExpiration: settings.event_request_expiration_window_ms,
     plugins: settings.plugins,
     pluginOrigins: settings.plugins.map((_, index) => ({ field: `plugins[${index}]`, ...(file === undefined ? {} : { file }) })),
+  };
+}
+
+/** The decode node's plausibility option for the JSON `plausibility` field (snake_case there). */
+function plausibilityOf(settings: MakaiSettings): DecodeTriggersOptions {
+  const bounds = settings.plausibility;
+  if (bounds === undefined) return {};
+  return {
+    plausibility: {
+      ...(bounds.frequency_hz ? { frequencyHz: bounds.frequency_hz } : {}),
+      ...(bounds.rms_volts ? { rmsVolts: bounds.rms_volts } : {}),
+      ...(bounds.thd_ratio ? { thdRatio: bounds.thd_ratio } : {}),
+    },
   };
 }

@@ -31,7 +31,7 @@ describe('config/', () => {
     assert.equal(fromFile.file, DEFAULT_TOPOLOGY_FILE);
     assert.equal(describeTopology(loaded.topology), describeTopology(fromFile.topology));
     const diagram = describeTopology(loaded.topology);
-    for (const line of ['decode -> [box-liveness] box-liveness', 'decode -> plugin => plugin-0', 'refused -> [dead-letters] dead-letters', 'decode.rejections + trends.late => refused']) {
+    for (const line of ['decode -> [box-liveness] box-liveness', 'decode -> plugin => plugin-0', 'refused -> [dead-letters] dead-letters', 'decode.rejections + trends.late + dedupe.rejections => refused']) {
       assert.ok(diagram.includes(line), `${line}\n${diagram}`);
     }
   });
