@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../../core/duration.js';
+import { checkDurationRange, durationRangeMs, MAX_TIMER_MS, parseDuration, type DurationRange } from '../../core/duration.js';
 import { defaultScenario, parseCompactScenario, parseScenarioText, type Scenario } from '../../simulator/scenario.js';
 import { createCliLogger } from '../cli-logger.js';
 import { UsageError, type CliCommand, type CliIo } from '../command.js';
@@ -50,8 +50,8 @@ export const command: CliCommand = {
     if (!Number.isInteger(boxes) || boxes < 0) throw new UsageError('--boxes must be a whole number');
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new UsageError('--seed must be a whole number');
-    const durationMs = values.duration === undefined ? undefined : msOf(values.duration, '--duration');
-    const statusEveryMs = msOf(values['status-every'], '--status-every');
+    const durationMs = values.duration === undefined ? undefined : msOf(values.duration, '--duration', { min: '1ms', max: MAX_TIMER_MS });
+    const statusEveryMs = msOf(values['status-every'], '--status-every', { min: '100ms', max: '1d' });
     const scenario = await scenarioOf(values.scenario, values.inject, boxes);
     const logger = createCliLogger(values['log-level']);
 
@@ -113,9 +113,12 @@ async function printStatus(d: LocalDeployment, io: CliIo, startedAt: number, las
   return s.messagesIn;
 }
 
-function msOf(text: string, flag: string): number {
+/** A duration flag in ms, refused (a usage error) outside `range`: a timer would turn "25d" into 1 ms. */
+function msOf(text: string, flag: string, range: DurationRange): number {
   const parsed = parseDuration(text);
   if ('error' in parsed) throw new UsageError(`${flag}: ${parsed.error}`);
+  const outside = checkDurationRange(parsed.ms, durationRangeMs(range));
+  if (outside) throw new UsageError(`${flag} ${outside}`);
   return parsed.ms;
 }
 
