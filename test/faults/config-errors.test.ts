@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { z } from 'zod';
@@ -114,8 +115,8 @@ describe('config errors: no config error leaves a live process', () => {
     ['run', 'run-trend-grace.json', () => ({ ...makai(), trend_grace: '25d' }), 'trend_grace', ['{file}']],
     ['run', 'run-expiration.json', () => ({ ...makai(), mongo_measurement_expiration_seconds: 1e300 }), 'mongo_measurement_expiration_seconds', ['{file}']],
     ['run', 'run-registry-refresh.json', () => ({ ...makai(), box_registry_refresh: 0 }), 'box_registry_refresh', ['{file}']],
-    ['up', 'up-scenario.json', () => scenario({ at: '25d' }), 'disturbances[0].at', ['--data-dir', '{dir}/up', '--scenario', '{file}']],
-    ['simulate', 'sim-scenario.json', () => scenario({ duration: 'PT-5S' }), 'disturbances[0].duration', ['--server-key', '{cert}', '--keys-dir', '{dir}/sim-keys', '--scenario', '{file}']],
+    ['up', 'up-scenario.json', () => scenario({ duration: 'P1DT-5S' }), 'disturbances[0].duration', ['--data-dir', '{dir}/up', '--scenario', '{file}']],
+    ['simulate', 'sim-scenario.json', () => scenario({ at: '25d' }), 'disturbances[0].at', ['--server-key', '{cert}', '--keys-dir', '{dir}/sim-keys', '--scenario', '{file}']],
   ];
 
   for (const [command, file, config, field, args] of table) {
@@ -129,6 +130,8 @@ describe('config errors: no config error leaves a live process', () => {
       assert.ok(stderr.includes(path), `stderr names the file ${path}:\n${stderr}`);
       assert.ok(stderr.includes(`${field}:`), `stderr names the field ${field}:\n${stderr}`);
       assert.doesNotMatch(stderr, /sqlite store open|broker started|service started/, 'nothing was opened before the config was refused');
+      // Nothing written either: no store file, no data directory, no generated box keys.
+      for (const made of ['acq.db', 'makai.db', 'up', 'sim-keys']) assert.equal(existsSync(dir.file(made)), false, `${made} was created`);
     });
   }
 
