@@ -108,8 +108,9 @@ export const endpointField = z
   });
 
 /**
- * A whole positive number up to 2^31 − 1. Prefer {@link wholeNumber} with the field's own range.
+ * A whole positive number up to 2^31 − 1 (a plain `ZodNumber`, so `.max(n)` narrows it).
+ * Prefer {@link wholeNumber}, whose error says the field's range.
  *
  * @deprecated give the field its own range with `wholeNumber({ min, max })`.
  */
-export const positiveInt = wholeNumber({ min: 1, max: 2_147_483_647 });
+export const positiveInt = z.number().int().positive().max(2_147_483_647);

@@ -135,6 +135,16 @@ describe('config errors: no config error leaves a live process', () => {
     });
   }
 
+  it('should make `makai run` exit non-zero by itself on a bad plugin setting, naming the file and the field', async () => {
+    // Plugin settings are the plugin's own and are checked when it is created, after the store
+    // is open; the store is closed again and the process still ends by itself.
+    const path = dir.file('run-plugin.json');
+    await writeFile(path, JSON.stringify({ store: `sqlite:${dir.file('plugin.db')}`, plugins: [{ plugin: 'threshold', silenceTimeoutMs: '25d' }] }));
+    const { code, stderr } = await makaiExit(['run', path]);
+    assert.equal(code, 1, stderr);
+    assert.ok(stderr.includes(`${path}: plugins[0].silenceTimeoutMs: must be from 1 ms to 1 hour, got 25 days`), stderr);
+  });
+
   it('should make `makai up` and `makai simulate` refuse durations a timer cannot take', async () => {
     const up = await makaiExit(['up', '--data-dir', dir.file('up-flags'), '--status-every', '25d']);
     assert.equal(up.code, 2, up.stderr);
