@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseListenAddress } from '../observability/http-endpoint.js';
 import type { StoreField } from './store-choice.js';
 import { duration, endpointField, portField, wholeNumber } from './zod-fields.js';
 
@@ -86,8 +87,18 @@ export const makaiSettingsSchema = z
     trend_grace: duration({ min: 0, max: '1d' }).default('5s'),
     /** How often the box registry (locations, keys) is re-read from the store (30 s); 100 ms to 1 day. */
     box_registry_refresh: duration({ min: '100ms', max: '1d' }).default('30s'),
-    /** `host:port` for the Prometheus metrics and health endpoint; off when absent. */
-    metrics_address: z.string().optional(),
+    /** `host:port` for the Prometheus metrics and health endpoint (port 0–65535, 0 for a free one); off when absent. */
+    metrics_address: z
+      .string()
+      .superRefine((address, ctx) => {
+        // Checked here too, so a bad address is refused before the store is opened.
+        try {
+          parseListenAddress(address);
+        } catch (error) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+        }
+      })
+      .optional(),
   })
   .strict();
 

@@ -43,6 +43,7 @@ describe('config errors: bad values are refused naming the file and the field', 
     ['makai.json', makaiSettingsSchema, 'mongo_measurement_expiration_seconds', 1e300, /whole number from 1 to 315 360 000, got 1e\+300/],
     ['makai.json', makaiSettingsSchema, 'measurement_batch_size', 1e300, /got 1e\+300/],
     ['makai.json', makaiSettingsSchema, 'mongo_port', 70_000, /from 1 to 65 535/],
+    ['makai.json', makaiSettingsSchema, 'metrics_address', '127.0.0.1:70000', /not host:port/],
   ];
 
   for (const [file, schema, field, value, message] of cases) {
