@@ -146,10 +146,13 @@ describe('config errors: no config error leaves a live process', () => {
     assert.ok(stderr.includes(`${path}: plugins[0].silenceTimeoutMs: must be from 1 ms to 1 hour, got 25 days`), stderr);
   });
 
-  it('should make `makai up` and `makai simulate` refuse durations a timer cannot take', async () => {
+  it('should make `makai up` and `makai simulate` refuse durations a timer cannot take and a fleet too big to start', async () => {
     const up = await makaiExit(['up', '--data-dir', dir.file('up-flags'), '--status-every', '25d']);
     assert.equal(up.code, 2, up.stderr);
     assert.match(up.stderr, /--status-every must be from 100 ms to 1 day, got 25 days/);
+    const boxes = await makaiExit(['up', '--data-dir', dir.file('up-flags'), '--boxes', '1e9']);
+    assert.equal(boxes.code, 2, boxes.stderr);
+    assert.match(boxes.stderr, /--boxes must be a whole number from 0 to 10 000/);
     const simulate = await makaiExit(['simulate', '--server-key', certs.server_cert, '--keys-dir', dir.file('k'), '--duration', '25d']);
     assert.equal(simulate.code, 2, simulate.stderr);
     assert.match(simulate.stderr, /--duration must be from 1 ms to 24 days 20 hours 31 minutes 23 seconds 647 ms, got 25 days/);

@@ -47,9 +47,10 @@ export const command: CliCommand = {
       },
     });
     const boxes = values['no-simulate'] ? 0 : Number(values.boxes);
-    if (!Number.isInteger(boxes) || boxes < 0) throw new UsageError('--boxes must be a whole number');
+    // Bounded as in `makai simulate`: each box is a key pair and a few sockets.
+    if (!Number.isInteger(boxes) || boxes < 0 || boxes > 10_000) throw new UsageError(`--boxes must be a whole number from 0 to 10 000 (got "${values.boxes}")`);
     const seed = Number(values.seed);
-    if (!Number.isInteger(seed)) throw new UsageError('--seed must be a whole number');
+    if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed > 2 ** 32) throw new UsageError(`--seed must be a whole number from ${-(2 ** 31)} to ${2 ** 32} (got "${values.seed}")`);
     const durationMs = values.duration === undefined ? undefined : msOf(values.duration, '--duration', { min: '1ms', max: MAX_TIMER_MS });
     const statusEveryMs = msOf(values['status-every'], '--status-every', { min: '100ms', max: '1d' });
     const scenario = await scenarioOf(values.scenario, values.inject, boxes);
