@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationField, endpointField, positiveInt } from '../config/zod-fields.js';
+import { duration, endpointField, wholeNumber } from '../config/zod-fields.js';
 
 /** Where the original looked for the acquisition broker's config (spec §1.1). */
 export const DEFAULT_ACQUISITION_BROKER_CONFIG_FILE = '/etc/opq/acquisition_broker_config.json';
@@ -34,24 +34,22 @@ export const acquisitionBrokerConfigSchema = z
     store: z.string().min(1).optional(),
     /** Allow only keys from `client_certs` and the box registry (the original always did). */
     white_list: z.boolean().default(true),
-    /** How often `client_certs` and the box registry are re-read. */
-    key_refresh: durationField.default('10s'),
-    /** Longest accepted event window (`end - start`); boxes keep 10 minutes of raw data. */
-    max_event_window: durationField.default('10m'),
-    /** How often boxes are pinged (their watchdog reconnects after 60 s without a message). */
-    ping_interval: durationField
-      .default('13s')
-      .refine((ms) => ms > 0, 'must be longer than 0'),
+    /** How often `client_certs` and the box registry are re-read (10 s); 100 ms to 1 day (0 would re-read in a tight loop). */
+    key_refresh: duration({ min: '100ms', max: '1d' }).default('10s'),
+    /** Longest accepted event window (`end - start`; 10 min); 100 ms to 1 h. Boxes keep 10 minutes of raw data. */
+    max_event_window: duration({ min: '100ms', max: '1h' }).default('10m'),
+    /** How often boxes are pinged (13 s); 10 ms to 1 h. Their watchdog reconnects after 60 s without a message. */
+    ping_interval: duration({ min: '10ms', max: '1h' }).default('13s'),
     /**
      * Largest accepted frame on any broker socket, bytes; bigger frames are refused and counted
      * (`frame-too-large`). A frame over twice this size makes ZeroMQ drop the peer's connection
-     * unread.
+     * unread. 1 MiB; 1 KiB to 1 GiB.
      */
-    max_frame_bytes: positiveInt.default(1_048_576),
-    /** First back-off after a retryable store failure; doubles per attempt. */
-    store_retry_initial: durationField.default('100ms'),
-    /** After this long of failing retries a request or reply is refused (counted) instead of retried. */
-    store_retry_limit: durationField.default('1m'),
+    max_frame_bytes: wholeNumber({ min: 1024, max: 1_073_741_824 }).default(1_048_576),
+    /** First back-off after a retryable store failure (100 ms); doubles per attempt. 1 ms to 1 min. */
+    store_retry_initial: duration({ min: '1ms', max: '1m' }).default('100ms'),
+    /** After this long of failing retries a request or reply is refused (counted) instead of retried (1 min); 0 (no retry) to 1 day. */
+    store_retry_limit: duration({ min: 0, max: '1d' }).default('1m'),
   })
   .strict();
 

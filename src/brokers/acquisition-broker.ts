@@ -1,5 +1,6 @@
 import { Subject, asyncScheduler, interval, type Observable, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
 import * as zmq from 'zeromq';
+import { MAX_TIMER_MS } from '../core/duration.js';
 import { ConfigError, DecodeError, describeError, type DecodeFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -151,6 +152,10 @@ export class AcquisitionBroker {
   constructor(settings: AcquisitionBrokerSettings, deps: AcquisitionBrokerDeps) {
     for (const field of ['ping_interval', 'max_frame_bytes', 'store_retry_initial', 'key_refresh'] as const) {
       if (!(settings[field] > 0)) throw new ConfigError(`must be greater than 0, got ${settings[field]}`, { path: field });
+    }
+    // Timers: Node turns a delay over 2^31 − 1 ms into 1 ms (a ping flood), so refuse it here too.
+    for (const field of ['ping_interval', 'store_retry_initial', 'store_retry_limit', 'key_refresh'] as const) {
+      if (!(settings[field] <= MAX_TIMER_MS)) throw new ConfigError(`must be at most ${MAX_TIMER_MS} ms, got ${settings[field]}`, { path: field });
     }
     if (!(settings.max_event_window >= 0)) throw new ConfigError(`must not be negative, got ${settings.max_event_window}`, { path: 'max_event_window' });
     this.settings = settings;

@@ -44,7 +44,7 @@ const CASES: readonly BadCase[] = [
   { name: 'unknown isolation mode', file: 'makai.json', content: json({ plugins: [{ plugin: 'threshold', isolation: 'thread' }] }), error: /^plugins\[0\]\.isolation/ },
   { name: 'unsupported store URI', file: 'makai.json', content: json({ store: 'redis://127.0.0.1:6379' }), args: [], error: /^store: unsupported store URI "redis:\/\/127\.0\.0\.1:6379"/ },
   { name: 'bad metrics address', file: 'makai.json', content: json({ metrics_address: 'localhost' }), error: /^metrics_address: "localhost" is not host:port/ },
-  { name: 'zero-length trend window', file: 'topology.ts', content: withDeadLetters(`  sink('trend-store', pipe('trends', m, trends({ window: 0 })), trendStore());`), error: /^nodes\.trends\.window: must be at least 1 s/ },
+  { name: 'zero-length trend window', file: 'topology.ts', content: withDeadLetters(`  sink('trend-store', pipe('trends', m, trends({ window: 0 })), trendStore());`), error: /^nodes\.trends\.window: must be from 1 second to 1 day, got 0 ms/ },
   { name: 'misspelt node option', file: 'topology.ts', content: withDeadLetters(`  sink('measurement-store', m, measurementStore({ tll: '24h' }));`), error: /^nodes\.measurement-store\.tll: unknown field \(did you mean "ttl"\?\)/ },
   { name: 'side output nobody reads', file: 'topology.ts', content: topology(`  sink('measurement-store', m, measurementStore());`), error: /^topology t: side outputs nobody reads: decode\.rejections/ },
   { name: 'missing plugin module in a topology', file: 'topology.ts', content: withDeadLetters(`  sink('acquisition', pipe('mine', m, plugin({ path: './mine.ts' })), acquisitionPush({ endpoint: 'tcp://127.0.0.1:2' }));`), error: /^nodes\.mine\.path: plugin module .*mine\.ts does not exist/ },

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../../core/duration.js';
+import { checkDurationRange, durationRangeMs, MAX_TIMER_MS, parseDuration, type DurationRange } from '../../core/duration.js';
 import { defaultScenario, parseCompactScenario, parseScenarioText, type Scenario } from '../../simulator/scenario.js';
 import { createCliLogger } from '../cli-logger.js';
 import { UsageError, type CliCommand, type CliIo } from '../command.js';
@@ -47,11 +47,12 @@ export const command: CliCommand = {
       },
     });
     const boxes = values['no-simulate'] ? 0 : Number(values.boxes);
-    if (!Number.isInteger(boxes) || boxes < 0) throw new UsageError('--boxes must be a whole number');
+    // Bounded as in `makai simulate`: each box is a key pair and a few sockets.
+    if (!Number.isInteger(boxes) || boxes < 0 || boxes > 10_000) throw new UsageError(`--boxes must be a whole number from 0 to 10 000 (got "${values.boxes}")`);
     const seed = Number(values.seed);
-    if (!Number.isInteger(seed)) throw new UsageError('--seed must be a whole number');
-    const durationMs = values.duration === undefined ? undefined : msOf(values.duration, '--duration');
-    const statusEveryMs = msOf(values['status-every'], '--status-every');
+    if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed > 2 ** 32) throw new UsageError(`--seed must be a whole number from ${-(2 ** 31)} to ${2 ** 32} (got "${values.seed}")`);
+    const durationMs = values.duration === undefined ? undefined : msOf(values.duration, '--duration', { min: '1ms', max: MAX_TIMER_MS });
+    const statusEveryMs = msOf(values['status-every'], '--status-every', { min: '100ms', max: '1d' });
     const scenario = await scenarioOf(values.scenario, values.inject, boxes);
     const logger = createCliLogger(values['log-level']);
 
@@ -113,9 +114,12 @@ async function printStatus(d: LocalDeployment, io: CliIo, startedAt: number, las
   return s.messagesIn;
 }
 
-function msOf(text: string, flag: string): number {
+/** A duration flag in ms, refused (a usage error) outside `range`: a timer would turn "25d" into 1 ms. */
+function msOf(text: string, flag: string, range: DurationRange): number {
   const parsed = parseDuration(text);
   if ('error' in parsed) throw new UsageError(`${flag}: ${parsed.error}`);
+  const outside = checkDurationRange(parsed.ms, durationRangeMs(range));
+  if (outside) throw new UsageError(`${flag} ${outside}`);
   return parsed.ms;
 }
 
