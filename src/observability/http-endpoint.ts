@@ -19,6 +19,8 @@ export interface ObservabilityServerOptions {
   readonly logger: Logger;
   /** Longest `/health` waits for `health()` (ms, default 5000). */
   readonly healthTimeoutMs?: number;
+  /** Other pages (the web console): asked first for every path but `/metrics` and `/health`; false lets it 404. */
+  readonly routes?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
 
 /** A running {@link startObservabilityServer}. */
@@ -58,6 +60,7 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
     if (path !== '/metrics' && path !== '/health') {
+      if (options.routes && (await options.routes(request, response))) return;
       send(response, 404, 'text/plain; charset=utf-8', 'not found: try /metrics or /health\n');
       return;
     }
