@@ -88,21 +88,19 @@ export function percentMagnitudeOf(anomaly: Anomaly): number {
   return Math.round(percent * 1000) / 1000;
 }
 
-/** E.g. `Voltage sag to 96.0 V, outside the limits 115.0–125.0 V` or `Frequency swell to 60.050 Hz, 12.0σ from box 1001's mean 60.000 Hz`. */
+/** E.g. `Voltage sag to 96.0 V (outside 115.0–125.0 V)` or `Frequency swell to 60.050 Hz (10.0σ from box 1001's mean 60.000 Hz)`. */
 export function describeAnomaly(anomaly: Anomaly, settings: NapaliSettings): string {
   const { metric, value, reference } = anomaly;
   const what =
     metric === 'thd'
-      ? `THD ${(value * 100).toFixed(2)} %`
+      ? `THD ${format(metric, value)}`
       : `${metric === 'voltage' ? 'Voltage' : 'Frequency'} ${anomaly.direction} to ${format(metric, value)}`;
   if (anomaly.kind === 'limit') {
     const limits = limitsOf(metric, settings);
-    return metric === 'thd'
-      ? `${what}, above the limit ${settings.maxThdPercent.toFixed(2)} %`
-      : `${what}, outside the limits ${format(metric, limits.min, false)}–${format(metric, limits.max)}`;
+    const bound = metric === 'thd' ? `above ${format(metric, limits.max)}` : `outside ${format(metric, limits.min, false)}–${format(metric, limits.max)}`;
+    return `${what} (${bound})`;
   }
-  const z = (anomaly.zScore ?? 0).toFixed(1);
-  return `${what}, ${z}σ from box ${anomaly.boxId}'s mean ${format(metric, reference)}`;
+  return `${what} (${(anomaly.zScore ?? 0).toFixed(1)}σ from box ${anomaly.boxId}'s mean ${format(metric, reference)})`;
 }
 
 function format(metric: NapaliMetric, value: number, unit = true): string {

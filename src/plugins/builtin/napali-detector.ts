@@ -20,7 +20,8 @@ interface BoxState {
  * own running mean and σ. A reading is anomalous when it is outside the hard limits (from the
  * box's first message) or, once the box has `warmupSamples` readings of that metric, further
  * than `sigmas`·σ from its mean (σ never below its `minSigma…` floor). The reading is judged
- * against the statistics before it, then added to them (anomalous or not, as the original).
+ * against the statistics before it, then added to them unless it was beyond a hard limit (the
+ * original added every reading).
  *
  * One window is open at a time, for all boxes: an anomalous reading opens it (a σ-only one
  * only with `sigmaOpensWindow`), and every box with an anomalous reading while it is open
@@ -53,7 +54,10 @@ export class NapaliDetector implements StreamDetector {
       if (value === undefined || !Number.isFinite(value)) return;
       const stats = box.stats[metric];
       const anomaly = judgeReading(measurement.id, metric, measurement.time, value, stats, this.settings);
-      stats.add(value);
+      // A reading beyond the hard limits is not the box's normal: learning it would inflate σ
+      // for ~1/α readings and blind the σ check after every sag. A σ-only reading is learnt, so
+      // a lasting level shift (a tap change) becomes the new normal instead of an endless event.
+      if (anomaly?.kind !== 'limit') stats.add(value);
       if (anomaly && (!worst || isWorse(anomaly, worst))) worst = anomaly;
     };
     judge('frequency', measurement.frequency);

@@ -39,7 +39,7 @@ export function buildNapaliRequest(members: readonly WindowMember[], settings: N
   const boxIds = members.map((m) => m.boxId).sort((a, b) => a - b);
   const readings = members.reduce((sum, m) => sum + m.readings, 0);
   const where = boxIds.length === 1 ? `on box ${boxIds[0]}` : `on boxes ${boxIds.join(', ')}`;
-  const how = `${readings} anomalous reading${readings === 1 ? '' : 's'} over ${((end - start) / 1000).toFixed(1)} s`;
+  const how = `${readings} anomalous reading${readings === 1 ? '' : 's'} in ${((end - start) / 1000).toFixed(1)} s`;
   return {
     startTimestampMsUtc: windowStart,
     endTimestampMsUtc: windowEnd,
@@ -47,7 +47,7 @@ export function buildNapaliRequest(members: readonly WindowMember[], settings: N
     percentMagnitude: percentMagnitudeOf(worst),
     boxIds,
     requestee: settings.requestee,
-    description: `${describeAnomaly(worst, settings)} ${where}; ${how}`,
+    description: `${describeAnomaly(worst, settings)} ${where}: ${how}`,
     requestData: settings.requestData,
   };
 }
