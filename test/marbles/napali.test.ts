@@ -327,6 +327,17 @@ describe('napali plugin', () => {
     assert.deepEqual([one?.at, one?.request.startTimestampMsUtc, one?.request.endTimestampMsUtc], [9000, 2000, 5000]);
   });
 
+  it('should report a window at maxWindowMs while a box stays beyond its limit, and open the next', () => {
+    // 100 V throughout; each window's requested range reaches 3000 ms once the box's clock is
+    // 2000 past its start (+ padAfterMs 1000); the reading that closes it opens the next.
+    const box = series(1001, 0, 5000, () => ({ rms: 100 }));
+    const out = collect({ ...fast, maxWindowMs: 3000 }, box, 5000);
+    assert.deepEqual(
+      out.map(({ at: frame, request: r }) => [frame, r.startTimestampMsUtc, r.endTimestampMsUtc]),
+      [[2000, 0, 2900], [4000, 2000, 4900], [5000, 4000, 5900]], // the last one flushed at completion
+    );
+  });
+
   it('should report the open window when the input completes', () => {
     const box = series(1001, 0, 3000, at(2500, { rms: 100 }));
     expectRequests(fast, box, [

@@ -71,14 +71,7 @@ export const napaliSettingsSchema = z
     /** `requestData` of every request: false records the event without asking boxes for data. */
     requestData: z.boolean().default(true),
   })
-  .strict()
-  .superRefine((s, ctx) => {
-    const ordered = (min: number, max: number, field: string, unit: string) => {
-      if (min >= max) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message: `must be above the lower limit (${min} ${unit})` });
-    };
-    ordered(s.minFrequency, s.maxFrequency, 'maxFrequency', 'Hz');
-    ordered(s.minVoltage, s.maxVoltage, 'maxVoltage', 'V');
-  });
+  .strict();
 
 /** Parsed settings of the `napali` plugin, every default filled in. */
 export type NapaliSettings = z.output<typeof napaliSettingsSchema>;
@@ -138,5 +131,17 @@ export function parseNapaliSettings(settings: PluginSettings): NapaliSettings {
     delete translated[from];
     translated[to] = from === 'thd_max' ? (value as number) * 100 : value;
   }
-  return parsePluginSettings(napaliSettingsSchema, translated);
+  const parsed = parsePluginSettings(napaliSettingsSchema, translated);
+  // Named as written: the limit the user gave (the upper one when both), in their spelling.
+  const written = (name: string) => Object.entries(ORIGINAL_NAMES).find(([from, to]) => to === name && Object.hasOwn(settings, from))?.[0] ?? name;
+  const ordered = (min: number, max: number, minName: string, maxName: string, unit: string) => {
+    if (min < max) return;
+    const givenMax = Object.hasOwn(translated, maxName);
+    throw new ConfigError(givenMax ? `must be above the lower limit (${min} ${unit})` : `must be below the upper limit (${max} ${unit})`, {
+      path: written(givenMax ? maxName : minName),
+    });
+  };
+  ordered(parsed.minFrequency, parsed.maxFrequency, 'minFrequency', 'maxFrequency', 'Hz');
+  ordered(parsed.minVoltage, parsed.maxVoltage, 'minVoltage', 'maxVoltage', 'V');
+  return parsed;
 }

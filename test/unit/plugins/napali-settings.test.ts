@@ -68,9 +68,12 @@ describe('napali settings', () => {
     refused({ reportSingleBox: 'no' }, 'reportSingleBox', /boolean/);
   });
 
-  it('should refuse hard limits the wrong way round at the upper one', () => {
-    refused({ minVoltage: 130 }, 'maxVoltage', /above the lower limit \(130 V\)/);
+  it('should refuse hard limits the wrong way round, naming the limit given (the upper one when both)', () => {
+    refused({ minVoltage: 130 }, 'minVoltage', /below the upper limit \(125 V\)/);
+    refused({ maxVoltage: 110 }, 'maxVoltage', /above the lower limit \(115 V\)/);
     refused({ minFrequency: 60.2, maxFrequency: 60.1 }, 'maxFrequency', /above the lower limit \(60.2 Hz\)/);
+    refused({ rms_min: 130 }, 'rms_min', /below the upper limit \(125 V\)/);
+    refused({ f_min: 60.2, f_max: 60.1 }, 'f_max', /above the lower limit \(60.2 Hz\)/);
   });
 
   it("should accept the original plugin's setting names, THD as a ratio", () => {
