@@ -12,7 +12,8 @@ import { createTestScheduler, eventRequest, triggerMessage } from '../../src/tes
  * Boxes send every 100 ms (6 Hz in reality; 10 Hz keeps the numbers round); box 1002 is offset
  * by 30 ms so two boxes never share a frame. Defaults apply unless a test says otherwise:
  * limits 59.9–60.1 Hz, 115–125 V, THD 5 %; k = 3; grace 5000 ms; the request runs from the
- * first anomalous reading to 1000 ms after the last. Tests set `warmupSamples: 10` (1 s).
+ * first anomalous reading to 1000 ms after the last; only a hard limit opens a window. Tests
+ * set `warmupSamples: 10` (1 s), and `sigmaOpensWindow` where a σ reading alone must trigger.
  */
 
 /** Measurements of one box every 100 ms in [from, to), values from `at(t, i)` over a constant 120 V, 60 Hz. */
@@ -126,19 +127,21 @@ function collectFrom(settings: PluginSettings, input: ReturnType<typeof timeline
 }
 
 const fast = { warmupSamples: 10 };
+/** For the σ checks on their own: a σ-only reading may open a window (off by default). */
+const sigmaOpens = { ...fast, sigmaOpensWindow: true };
 
 describe('napali plugin', () => {
   it('should never trigger on steady boxes with noise and a slow drift', () => {
     // ±0.1 V noise and a 1 V drift over 30 s (0.0033 V per reading): the mean follows, σ covers the noise.
     const drift = (t: number) => ({ rms: 120 + t / 30_000 + ((t / 100) % 2 === 0 ? -0.1 : 0.1) });
     const boxes = sorted(series(1001, 0, 30_000, noisy(drift)), series(1002, 30, 30_000, noisy()));
-    expectRequests(fast, boxes, [], 30_000);
+    expectRequests(sigmaOpens, boxes, [], 30_000);
   });
 
   it('should trigger on one box beyond 3σ of its own statistics after warm-up', () => {
     // Constant 120 V: σ is its floor 0.05 V, so 121 V is 20σ away (and inside 115–125 V).
     const box = series(1001, 0, 9000, at(2000, { rms: 121 }));
-    expectRequests(fast, box, [
+    expectRequests(sigmaOpens, box, [
       {
         at: 7000, // box 1001's clock passes 2000 + graceMs
         request: request({
@@ -154,7 +157,7 @@ describe('napali plugin', () => {
 
   it('should trigger beyond kσ on a noisy box, and take k from the settings', () => {
     const box = series(1001, 0, 12_000, noisy(at(4000, { frequency: 60.03 })));
-    const [only, ...more] = collect(fast, box, 12_000);
+    const [only, ...more] = collect(sigmaOpens, box, 12_000);
     assert.equal(more.length, 0);
     assert.ok(only);
     assert.equal(only.at, 9000);
@@ -166,13 +169,13 @@ describe('napali plugin', () => {
     // The mean sits within the noise of 60 Hz, so the magnitude is close to (not exactly) 0.05 %.
     assert.match(only.request.description, /^Frequency swell to 60\.030 Hz \(\d\.\dσ from box 1001's mean (60\.00\d|59\.99\d) Hz\)/);
     assert.ok(Math.abs(only.request.percentMagnitude - 0.05) < 0.005, String(only.request.percentMagnitude));
-    assert.deepEqual(collect({ ...fast, sigmas: 10 }, box, 12_000), []);
+    assert.deepEqual(collect({ ...sigmaOpens, sigmas: 10 }, box, 12_000), []);
   });
 
   it('should give no σ verdict during warm-up', () => {
     // The same 121 V at the 6th reading: only 5 readings of statistics, warm-up wants 10.
     const box = series(1001, 0, 8000, at(500, { rms: 121 }));
-    expectRequests(fast, box, [], 8000);
+    expectRequests(sigmaOpens, box, [], 8000);
   });
 
   it('should trigger on a hard limit from the first reading, during warm-up', () => {
@@ -317,14 +320,19 @@ describe('napali plugin', () => {
     assert.deepEqual(out.map((o) => [o.at, o.request.boxIds]), [[7000, [1001]]]);
   });
 
-  it('should let σ-only readings extend an open window but not open one with sigmaOpensWindow off', () => {
-    const settings = { ...fast, sigmaOpensWindow: false };
-    expectRequests(settings, series(1001, 0, 9000, at(2000, { rms: 121 })), [], 9000);
-    // A hard-limit reading at 2000 opens the window; the σ reading at 4000 extends it.
-    const box = series(1001, 0, 12_000, (t) => (t === 2000 ? { rms: 100 } : t === 4000 ? { rms: 121 } : {}));
-    const [one, ...more] = collect(settings, box, 12_000);
+  it('should let σ-only readings extend an open window and pull in other boxes, but not open one, by default', () => {
+    expectRequests(fast, series(1001, 0, 9000, at(2000, { rms: 121 })), [], 9000);
+    // A hard-limit reading at 2000 opens the window; σ readings of 1001 at 4000 and 1002 at 5030 join it.
+    const boxes = sorted(
+      series(1001, 0, 14_000, (t) => (t === 2000 ? { rms: 100 } : t === 4000 ? { rms: 121 } : {})),
+      series(1002, 30, 14_000, at(5030, { frequency: 60.05 })),
+    );
+    const [one, ...more] = collect(fast, boxes, 14_000);
     assert.equal(more.length, 0);
-    assert.deepEqual([one?.at, one?.request.startTimestampMsUtc, one?.request.endTimestampMsUtc], [9000, 2000, 5000]);
+    assert.deepEqual(
+      [one?.at, one?.request.startTimestampMsUtc, one?.request.endTimestampMsUtc, one?.request.boxIds],
+      [10_030, 2000, 6030, [1001, 1002]],
+    );
   });
 
   it('should report a window at maxWindowMs while a box stays beyond its limit, and open the next', () => {

@@ -46,10 +46,12 @@ export const napaliSettingsSchema = z
     maxThdPercent: z.number().positive().max(100).default(5),
 
     /**
-     * Whether a reading that is only outside kσ (within the hard limits) may open a window. The
-     * original opened only on a hard limit and let σ readings extend an open window: `false`.
+     * Whether a reading that is only outside kσ (within the hard limits) may open a window.
+     * `false` (default, as the original): a hard limit opens a window, and σ readings extend it
+     * and pull in the boxes that saw the event faintly. At k = 3, noise alone is beyond 3σ a few
+     * times a minute per box, so `true` wants a larger `sigmas` (4–5).
      */
-    sigmaOpensWindow: z.boolean().default(true),
+    sigmaOpensWindow: z.boolean().default(false),
     /**
      * How long a window stays open after a box's last anomalous reading, in that box's time
      * (or, when the box goes silent, in scheduler time after its last message).

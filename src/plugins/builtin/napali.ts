@@ -11,8 +11,9 @@ import { parseNapaliSettings, UNUSED_ORIGINAL_SETTINGS, type NapaliSettings } fr
  * Every box is compared with **itself**: per box and metric (frequency, RMS voltage, THD) an
  * exponentially weighted mean and variance (`smoothingFactor`) follow the box's normal, and a
  * reading more than `sigmas`·σ away (after `warmupSamples` readings), or outside the hard
- * limits (from the first reading), is anomalous. The first anomalous reading opens a window;
- * every box anomalous while it is open joins it; it stays open until each member's clock is
+ * limits (from the first reading), is anomalous. A hard-limit reading opens a window (any
+ * anomalous one with `sigmaOpensWindow`); every box anomalous while it is open joins it, so the
+ * boxes that saw a grid event only faintly are asked too; it stays open until each member's clock is
  * `graceMs` past its last anomalous reading (or the member has been silent that long), then
  * becomes **one** request for all its boxes. `reportSingleBox: false` keeps only windows with
  * two or more boxes: grid-wide events, not one household's kettle. See `NapaliDetector` for

@@ -35,7 +35,7 @@ describe('napali settings', () => {
       minVoltage: 115,
       maxVoltage: 125,
       maxThdPercent: 5,
-      sigmaOpensWindow: true,
+      sigmaOpensWindow: false,
       graceMs: 5000,
       reportSingleBox: true,
       padBeforeMs: 0,
