@@ -40,7 +40,12 @@ interface Limits {
  * Judges one reading against the hard limits and against its box's statistics *before* the
  * reading is added (the original added it first, which pulls the mean towards the reading).
  *
+ * @param boxId The reading's box.
+ * @param metric Which of its values this is.
+ * @param time Box time of the reading.
+ * @param value The value, in wire units (Hz, V, THD ratio); finite.
  * @param stats The box's statistics for this metric, not yet updated with `value`.
+ * @param settings The plugin's settings (limits, k, warm-up, σ floors).
  * @returns The anomaly, or undefined for a normal reading.
  */
 export function judgeReading(
