@@ -39,6 +39,8 @@ const CASES: readonly BadCase[] = [
   { name: 'native library that is no original plugin', file: 'makai.json', content: json({ plugins: [{ path: '/usr/lib/opq/libfft_plugin.so' }] }), error: /^plugins\[0\]\.path: ".*libfft_plugin\.so" is a native library/ },
   { name: 'misspelt threshold setting', file: 'makai.json', content: json({ plugins: [{ plugin: 'threshold', voltagePercen: 5 }] }), error: /^plugins\[0\]\.voltagePercen: unknown setting "voltagePercen" \(did you mean "voltagePercent"\?\)/ },
   { name: 'threshold setting out of range', file: 'makai.json', content: json({ plugins: [{}, { plugin: 'threshold', voltagePercent: 150 }].slice(1) }), error: /^plugins\[0\]\.voltagePercent: Number must be less than 100/ },
+  { name: 'misspelt napali setting', file: 'makai.json', content: json({ plugins: [{ plugin: 'napali', sigma: 4 }] }), error: /^plugins\[0\]\.sigma: unknown setting "sigma" \(did you mean "sigmas"\?\)/ },
+  { name: 'napali limits the wrong way round', file: 'makai.json', content: json({ plugins: [{ path: './libnapali_plugin.so', rms_min: 130 }] }), error: /^plugins\[0\]\.rms_min: must be below the upper limit \(125 V\)/ },
   { name: 'unknown built-in plugin', file: 'makai.json', content: json({ plugins: [{ plugin: 'threshold' }, { plugin: 'tresholdd' }] }), error: /^plugins\[1\]\.plugin: unknown built-in plugin "tresholdd"/ },
   { name: 'plugin whose module has no default export', file: 'makai.json', content: json({ plugins: [{ path: `${FIXTURES}/no-default-export.ts` }] }), error: /^plugins\[0\]\.path: plugin module .* has no default export/ },
   { name: 'unknown isolation mode', file: 'makai.json', content: json({ plugins: [{ plugin: 'threshold', isolation: 'thread' }] }), error: /^plugins\[0\]\.isolation/ },
