@@ -20,8 +20,11 @@ export const triggerBrokerConfigSchema = z
     server_cert: z.string().min(1).default('/etc/opq/curve/private_keys/opqserver_secret'),
     /** Box-facing XSUB endpoint (CURVE server). */
     interface: endpointField.default('tcp://*:9880'),
-    /** Backend XPUB endpoint (plain TCP, meant for local subscribers). */
-    backend: endpointField.default('tcp://*:9881'),
+    /**
+     * Backend XPUB endpoint (plain TCP, meant for local subscribers). Loopback by default (the
+     * original bound `*`); a wildcard still works and is logged as a warning at start.
+     */
+    backend: endpointField.default('tcp://127.0.0.1:9881'),
     /**
      * Only keys from `client_certs` and the box registry may connect. The original shipped
      * `false` (any key); we default to `true` and warn loudly when it is turned off.

@@ -10,6 +10,8 @@ import type { Store } from '../stores/store.js';
 import { BROKER_ZAP_DOMAIN, startBrokerAuthentication, type BrokerAuthentication } from './broker-authentication.js';
 import type { BoxAllowList } from './box-allow-list.js';
 import { zmqMessages } from '../sources/zmq-messages.js';
+import { countHandshakeFailures } from '../security/handshake-failures.js';
+import { warnIfWildcardBackend } from './wildcard-endpoint.js';
 
 /** The settings the triggering broker runs with (the parsed `triggering_broker_config.json`). */
 export interface TriggerBrokerSettings {
@@ -72,6 +74,7 @@ export class TriggerBroker {
   private readonly rejected: Observer<Rejection>;
   private readonly messages;
   private readonly subscriptions;
+  private readonly dropped;
   private readonly context = new zmq.Context();
   private auth: BrokerAuthentication | undefined;
   private xsub: zmq.XSubscriber | undefined;
@@ -90,6 +93,11 @@ export class TriggerBroker {
       'makai_trigger_broker_messages_total',
       'Messages through the triggering broker: in = received from boxes, out = handed to the backend XPUB',
       ['direction'],
+    );
+    this.dropped = deps.metrics.counter(
+      'makai_trigger_broker_dropped_total',
+      'Messages from boxes not handed to the backend XPUB, by reason (backend-hwm: a subscriber queue was full)',
+      ['reason'],
     );
     this.subscriptions = deps.metrics.counter(
       'makai_trigger_broker_subscriptions_total',
@@ -120,6 +128,11 @@ export class TriggerBroker {
     try {
       const xpub = new zmq.XPublisher({ context: this.context });
       this.xpub = xpub;
+      // Drops are ours to make and count (forwardData), not libzmq's to make silently: with
+      // noDrop a full subscriber queue makes send fail instead, and sendTimeout 0 makes it fail
+      // at once rather than stall every other subscriber and the boxes behind it.
+      xpub.noDrop = true;
+      xpub.sendTimeout = 0;
       configureSocket(xpub, { endpoint: settings.backend, bind: true });
       const backend = await attachSocket(xpub, { endpoint: settings.backend, bind: true });
 
@@ -132,10 +145,12 @@ export class TriggerBroker {
         zapDomain: BROKER_ZAP_DOMAIN,
       } as const;
       configureSocket(xsub, boxSide);
+      countHandshakeFailures(xsub, { socket: 'interface', metrics: this.deps.metrics, logger, scheduler: this.scheduler });
       xsub.maxMessageSize = settings.max_frame_bytes ?? DEFAULT_MAX_FRAME_BYTES;
       const boxes = await attachSocket(xsub, boxSide);
 
       this.bound = { interface: boxes, backend };
+      warnIfWildcardBackend(logger, 'backend', backend);
       this.loops = [this.forwardData(xsub, xpub), this.forwardSubscriptions(xpub, xsub)];
       logger.info('triggering broker started', { interface: boxes, backend, whiteList: settings.white_list });
     } catch (error) {
@@ -169,12 +184,22 @@ export class TriggerBroker {
     this.logger.info('triggering broker stopped');
   }
 
-  /** Box → backend: every message unchanged. The XPUB drops for slow subscribers at its HWM, as the original. */
+  /**
+   * Box → backend: every message unchanged. When a subscriber's queue is full (its high-water
+   * mark) the message is dropped, as the original did, but here counted
+   * (`makai_trigger_broker_dropped_total{reason="backend-hwm"}`) instead of vanishing in libzmq.
+   */
   private async forwardData(xsub: zmq.XSubscriber, xpub: zmq.XPublisher): Promise<void> {
     try {
       for await (const frames of zmqMessages(xsub)) {
         this.messages.inc({ direction: 'in' });
-        await xpub.send(frames);
+        try {
+          await xpub.send(frames);
+        } catch (error) {
+          if (!isWouldBlock(error)) throw error;
+          this.dropped.inc({ reason: 'backend-hwm' });
+          continue;
+        }
         this.messages.inc({ direction: 'out' });
       }
     } catch (error) {
@@ -205,4 +230,9 @@ export class TriggerBroker {
       if (!this.closing) this.logger.error('backend → box subscription forwarding stopped', { error: describeError(error) });
     }
   }
+}
+
+/** zeromq.js's rejection of a send that would block (EAGAIN under sendTimeout 0). */
+function isWouldBlock(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EAGAIN';
 }
