@@ -82,7 +82,15 @@ export type ReplyOutcome = BoxReplyOutcome | 'malformed' | 'frame-too-large' | '
 
 /** One thing the broker did, for logs, status pages and tests (`activity`). */
 export type AcquisitionActivity =
-  | { readonly kind: 'request'; readonly outcome: RequestOutcome; readonly eventId?: number; readonly detail?: string }
+  | {
+      readonly kind: 'request';
+      readonly outcome: RequestOutcome;
+      /** The new event, or for `merged` the event it was merged into. */
+      readonly eventId?: number;
+      /** The request's `requestee`, once it was decoded and valid. */
+      readonly requestee?: string;
+      readonly detail?: string;
+    }
   | {
       readonly kind: 'reply';
       readonly outcome: ReplyOutcome;
@@ -357,6 +365,7 @@ export class AcquisitionBroker {
       return this.requestDone({
         kind: 'request',
         outcome: decision.reason,
+        requestee: request.requestee,
         ...(decision.reason === 'merged' ? { eventId: decision.eventId } : {}),
         detail: decision.detail,
       });
@@ -396,7 +405,7 @@ export class AcquisitionBroker {
       boxes: accepted.doc.boxes_triggered,
       requestData: request.requestData,
     });
-    this.requestDone({ kind: 'request', outcome: 'accepted', eventId });
+    this.requestDone({ kind: 'request', outcome: 'accepted', eventId, requestee: request.requestee });
   }
 
   private requestDone(activity: Extract<AcquisitionActivity, { kind: 'request' }>): void {
