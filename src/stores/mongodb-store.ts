@@ -16,6 +16,7 @@ import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc } from './documents.js';
+import { calibrationConstantProblem } from './documents.js';
 import {
   boxEventFromBson,
   boxEventToBson,
@@ -403,9 +404,9 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Sets `location` and `public_key` (removing the ones the record lacks) on the `opq_boxes`
-   * document of the box, creating it if needed. Fields OPQ View keeps there (name,
-   * calibration_constant, …) are left alone.
+   * Sets `location`, `public_key` and `calibration_constant` (removing the ones the record
+   * lacks, as SQLite replaces the row) on the `opq_boxes` document of the box, creating it if
+   * needed. Fields OPQ View keeps there (name, description, …) are left alone.
    */
   async upsertBox(box: BoxRecord): Promise<void> {
     const op = 'upsertBox';
@@ -420,6 +421,10 @@ export class MongoStore implements Store {
       else set['location'] = box.location;
       if (box.public_key === undefined) unset['public_key'] = '';
       else set['public_key'] = box.public_key;
+      const calibrationProblem = calibrationConstantProblem(box.calibration_constant);
+      if (calibrationProblem) throw new StoreError(op, calibrationProblem, false);
+      if (box.calibration_constant === undefined) unset['calibration_constant'] = '';
+      else set['calibration_constant'] = box.calibration_constant;
       return Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
     });
     await this.run(op, () => this.boxes.updateOne({ box_id: box.box_id }, update, { upsert: true }));

@@ -5,7 +5,7 @@ import { StoreError } from '../core/errors.js';
  * The schema version this code writes, kept in `PRAGMA user_version`. Bump it and add a step to
  * {@link MIGRATIONS} when the schema changes; never edit a released step.
  */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 /**
  * The SQLite schema of the logical OPQ collections (spec §4). Tables are STRICT so a wrong type
@@ -115,8 +115,16 @@ DROP INDEX measurements_box_time;
 CREATE INDEX measurements_time_box ON measurements (timestamp_ms, box_id);
 `;
 
+/**
+ * Version 4: `opq_boxes.calibration_constant` (counts per volt), which OPQ Mauka reads for every
+ * box of an event (issue 14). NULL for entries written before it: the field is absent.
+ */
+const SCHEMA_V4 = `
+ALTER TABLE opq_boxes ADD COLUMN calibration_constant REAL;
+`;
+
 /** Step i brings a database from user_version i to i + 1. */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /**
  * Creates or upgrades the schema of an open database. Runs under `BEGIN IMMEDIATE` and re-reads
