@@ -144,6 +144,14 @@ const UNKNOWN_LATENCY_MS = -1;
  * replies are refused or ignored without touching stored data; PONGs update `box_status`; a
  * store outage is retried with back-off for `store_retry_limit`, then the request or reply is
  * refused with a counted reason — never a crash. Everything is counted and visible on `activity`.
+ *
+ * Admission control (issue 14, {@link EventAdmission}): a valid request covered by an
+ * outstanding READ is merged into its event; data requests are bounded by the outstanding READs
+ * (in all and per `requestee`), and every requestee by a token bucket. Merges and refusals are
+ * counted (`makai_acquisition_admission_total{reason}`) and go to the dead letters. Box ids
+ * outside 0..2^31 − 1 (a PONG for 4294967291, a DataMessage for −5) are refused as
+ * `invalid-box-id`. Failed CURVE handshakes are counted by kind, and a wildcard `backend_pull`
+ * is warned about at start.
  */
 export class AcquisitionBroker {
   private readonly settings: AcquisitionBrokerSettings;
