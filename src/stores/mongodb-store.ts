@@ -404,9 +404,10 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Sets `location`, `public_key` and `calibration_constant` (removing the ones the record
-   * lacks, as SQLite replaces the row) on the `opq_boxes` document of the box, creating it if
-   * needed. Fields OPQ View keeps there (name, description, …) are left alone.
+   * Sets `location` and `public_key` (removing the ones the record lacks) and
+   * `calibration_constant` (when the record has one) on the `opq_boxes` document of the box,
+   * creating it if needed. Fields OPQ View keeps there (name, description, and the calibration
+   * of a real box when the record has none) are left alone.
    */
   async upsertBox(box: BoxRecord): Promise<void> {
     const op = 'upsertBox';
@@ -423,8 +424,8 @@ export class MongoStore implements Store {
       else set['public_key'] = box.public_key;
       const calibrationProblem = calibrationConstantProblem(box.calibration_constant);
       if (calibrationProblem) throw new StoreError(op, calibrationProblem, false);
-      if (box.calibration_constant === undefined) unset['calibration_constant'] = '';
-      else set['calibration_constant'] = box.calibration_constant;
+      // View owns the calibration of real boxes: a record without one must not erase it.
+      if (box.calibration_constant !== undefined) set['calibration_constant'] = box.calibration_constant;
       return Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
     });
     await this.run(op, () => this.boxes.updateOne({ box_id: box.box_id }, update, { upsert: true }));

@@ -37,6 +37,8 @@ const isRoot = process.getuid?.() === 0;
 function rewindSchema(path: string, version: 1 | 2): void {
   const db = new Database(path);
   try {
+    // Version 4 added opq_boxes.calibration_constant.
+    db.exec('ALTER TABLE opq_boxes DROP COLUMN calibration_constant');
     // Version 3 indexed measurements by time first; 1 and 2 by box first.
     db.exec('DROP INDEX measurements_time_box; CREATE INDEX measurements_box_time ON measurements (box_id, timestamp_ms)');
     // Version 2 added dead_letters.
