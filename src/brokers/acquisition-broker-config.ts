@@ -88,6 +88,12 @@ export const acquisitionBrokerConfigSchema = z
     request_burst: positiveInt.max(100_000).default(ADMISSION_DEFAULTS.request_burst),
     /** Requesters remembered for the rate limit; beyond it, new ones share one bucket. */
     max_requesters: positiveInt.max(1_000_000).default(ADMISSION_DEFAULTS.max_requesters),
+    /**
+     * Count failed CURVE handshakes by kind (`makai_handshake_failures_total`) from socket
+     * monitors. Off by default: libzmq 4.3.5 occasionally aborts a process whose monitored
+     * sockets are closed (docs/security.md).
+     */
+    count_handshake_failures: z.boolean().default(false),
   })
   .strict();
 

@@ -16,7 +16,7 @@ import { acceptedEvent } from './accepted-event.js';
 import { ADMISSION_DEFAULTS } from './acquisition-broker-config.js';
 import { EventAdmission, type AdmissionRefusal } from './event-admission.js';
 import { warnIfWildcardBackend } from './wildcard-endpoint.js';
-import { countHandshakeFailures } from '../security/handshake-failures.js';
+import { countHandshakeFailures, type HandshakeFailureCounter } from '../security/handshake-failures.js';
 import type { BoxAllowList } from './box-allow-list.js';
 import { BROKER_ZAP_DOMAIN, startBrokerAuthentication, type BrokerAuthentication } from './broker-authentication.js';
 import { convertBoxReply, type BoxReplyRefusal } from './box-reply.js';
@@ -53,6 +53,8 @@ export interface AcquisitionBrokerSettings {
   readonly request_rate?: number;
   readonly request_burst?: number;
   readonly max_requesters?: number;
+  /** Count failed CURVE handshakes by kind from socket monitors (opt-in, see countHandshakeFailures). Default false. */
+  readonly count_handshake_failures?: boolean;
 }
 
 export interface AcquisitionBrokerDeps {
@@ -166,6 +168,8 @@ export class AcquisitionBroker {
   private readonly metrics;
   private auth: BrokerAuthentication | undefined;
   private sockets: zmq.Socket[] = [];
+  /** The handshake-failure counters of the bound CURVE sockets, released before the sockets close. */
+  private readonly monitors: { readonly counter: HandshakeFailureCounter; readonly endpoint: string }[] = [];
   private boxPub: SerialPublisher | undefined;
   private backendPub: SerialPublisher | undefined;
   private loops: Promise<void>[] = [];
@@ -314,7 +318,9 @@ export class AcquisitionBroker {
     // ZAP handler first: libzmq 4.3.5 can abort when a CURVE server socket closes while its ZAP
     // pipe is torn down (see ZapAuthenticator). Meanwhile new handshakes are refused, not let in.
     await this.auth?.close();
+    await Promise.all(this.monitors.map((m) => m.counter.release(m.endpoint)));
     for (const socket of this.sockets) closeSocket(socket);
+    await Promise.all(this.monitors.map((m) => m.counter.dispose()));
     await Promise.all(this.loops);
     this.activity$.complete();
     this.logger.info('acquisition broker stopped');
@@ -323,14 +329,18 @@ export class AcquisitionBroker {
   private async bindSocket<S extends zmq.Socket>(socket: S, field: string, options: ZmqSocketOptions): Promise<{ socket: S; endpoint: string }> {
     this.sockets.push(socket);
     configureSocket(socket, options);
-    if (options.curve) countHandshakeFailures(socket, { socket: field, metrics: this.deps.metrics, logger: this.logger, scheduler: this.scheduler });
+    const counter = options.curve && this.settings.count_handshake_failures === true
+      ? countHandshakeFailures(socket, { socket: field, metrics: this.deps.metrics, logger: this.logger, scheduler: this.scheduler })
+      : undefined;
     // The loops refuse (and count) every frame over max_frame_bytes. libzmq's own limit, which
     // drops the peer's connection without telling us, sits at twice that: with it at
     // max_frame_bytes a frame just over the limit was never counted, and the peer lost the
     // messages it had queued behind it. Beyond twice the limit it is garbage or an attack, and
     // dropping the connection before buffering the frame bounds the memory it can take.
     socket.maxMessageSize = Math.min(2 * this.settings.max_frame_bytes, 0x7fffffff);
-    return { socket, endpoint: await attachSocket(socket, options) };
+    const endpoint = await attachSocket(socket, options);
+    if (counter) this.monitors.push({ counter, endpoint });
+    return { socket, endpoint };
   }
 
   // --- requests --------------------------------------------------------------------------

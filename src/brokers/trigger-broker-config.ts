@@ -43,6 +43,12 @@ export const triggerBrokerConfigSchema = z
     key_refresh: durationField.default('10s'),
     /** Largest accepted inbound message part from a box, bytes; ZeroMQ disconnects a peer sending more. */
     max_frame_bytes: positiveInt.default(1_048_576),
+    /**
+     * Count failed CURVE handshakes by kind (`makai_handshake_failures_total`) from a socket
+     * monitor. Off by default: libzmq 4.3.5 occasionally aborts a process whose monitored
+     * sockets are closed (docs/security.md).
+     */
+    count_handshake_failures: z.boolean().default(false),
   })
   .strict();
 

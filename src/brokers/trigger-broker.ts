@@ -10,7 +10,7 @@ import type { Store } from '../stores/store.js';
 import { BROKER_ZAP_DOMAIN, startBrokerAuthentication, type BrokerAuthentication } from './broker-authentication.js';
 import type { BoxAllowList } from './box-allow-list.js';
 import { zmqMessages } from '../sources/zmq-messages.js';
-import { countHandshakeFailures } from '../security/handshake-failures.js';
+import { countHandshakeFailures, type HandshakeFailureCounter } from '../security/handshake-failures.js';
 import { warnIfWildcardBackend } from './wildcard-endpoint.js';
 
 /** The settings the triggering broker runs with (the parsed `triggering_broker_config.json`). */
@@ -26,6 +26,8 @@ export interface TriggerBrokerSettings {
   readonly key_refresh: number;
   /** Largest accepted inbound message from a box, bytes (ZeroMQ disconnects a peer sending more). Default 1 MiB. */
   readonly max_frame_bytes?: number;
+  /** Count failed CURVE handshakes by kind from a socket monitor (opt-in, see countHandshakeFailures). Default false. */
+  readonly count_handshake_failures?: boolean;
 }
 
 export interface TriggerBrokerDeps {
@@ -80,6 +82,8 @@ export class TriggerBroker {
   private xsub: zmq.XSubscriber | undefined;
   private xpub: zmq.XPublisher | undefined;
   private loops: Promise<void>[] = [];
+  /** The handshake-failure counter of the bound box-facing socket, released before it closes. */
+  private readonly monitors: { readonly counter: HandshakeFailureCounter; readonly endpoint: string }[] = [];
   private bound: TriggerBrokerEndpoints | undefined;
   private closing = false;
 
@@ -145,9 +149,13 @@ export class TriggerBroker {
         zapDomain: BROKER_ZAP_DOMAIN,
       } as const;
       configureSocket(xsub, boxSide);
-      countHandshakeFailures(xsub, { socket: 'interface', metrics: this.deps.metrics, logger, scheduler: this.scheduler });
+      const counter =
+        settings.count_handshake_failures === true
+          ? countHandshakeFailures(xsub, { socket: 'interface', metrics: this.deps.metrics, logger, scheduler: this.scheduler })
+          : undefined;
       xsub.maxMessageSize = settings.max_frame_bytes ?? DEFAULT_MAX_FRAME_BYTES;
       const boxes = await attachSocket(xsub, boxSide);
+      if (counter) this.monitors.push({ counter, endpoint: boxes });
 
       this.bound = { interface: boxes, backend };
       warnIfWildcardBackend(logger, 'backend', backend);
@@ -178,8 +186,10 @@ export class TriggerBroker {
     // ZAP handler first: libzmq 4.3.5 can abort when a CURVE server socket closes while its ZAP
     // pipe is torn down (see ZapAuthenticator). Meanwhile new handshakes are refused, not let in.
     await this.auth?.close();
+    await Promise.all(this.monitors.map((m) => m.counter.release(m.endpoint)));
     if (this.xsub) closeSocket(this.xsub);
     if (this.xpub) closeSocket(this.xpub);
+    await Promise.all(this.monitors.map((m) => m.counter.dispose()));
     await Promise.all(this.loops);
     this.logger.info('triggering broker stopped');
   }

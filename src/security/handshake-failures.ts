@@ -45,19 +45,46 @@ export function handshakeFailureOf(event: zmq.Event): HandshakeFailure | undefin
   }
 }
 
+/** A running {@link countHandshakeFailures}. */
+export interface HandshakeFailureCounter {
+  /**
+   * Stops counting and releases the socket's monitor without racing libzmq: call it before
+   * closing the socket. It stops asking for events, unbinds `endpoint` (which makes libzmq
+   * emit a last `close` event that ends the pending receive) and waits for the loop to end (at
+   * most `timeoutMs`). The monitor's own socket is then closed only once nothing reads from it.
+   */
+  release(endpoint: string, timeoutMs?: number): Promise<void>;
+  /**
+   * Closes the monitor's own socket, once the monitored socket is closed and libzmq has had
+   * time to tear its end down (`settleMs`): left open, it was closed by the garbage collector
+   * at an arbitrary moment, racing the context's termination.
+   */
+  dispose(settleMs?: number): Promise<void>;
+}
+
 /**
  * Counts every failed handshake on a CURVE server socket by kind
  * (`makai_handshake_failures_total{socket, kind}`) and logs them at a bounded rate. The ZAP
  * handler sees only clients that got as far as presenting a key; a plaintext client or one
- * with the wrong server key fails before ZAP and was uncounted (issue 14). Listens on the
- * socket's event observer until the socket closes.
+ * with the wrong server key fails before ZAP and was uncounted (issue 14).
+ *
+ * It reads the socket's event observer (a libzmq socket monitor) with its own receive loop
+ * rather than `events.on`, so that shutdown can stop reading first
+ * ({@link HandshakeFailureCounter.release}) and close the monitor last
+ * ({@link HandshakeFailureCounter.dispose}).
+ *
+ * Opt-in (`count_handshake_failures`): with socket monitors attached, libzmq 4.3.5 (zeromq.js
+ * 6.8.0) aborts the process now and then (`pipe.cpp` assertions on pipe termination) in a
+ * process that starts and stops brokers: about one run in seven of
+ * `test/integration/acquisition-broker.test.ts` (nine brokers), none in 24 without monitors.
+ * Releasing and disposing as above made it rarer (about one in fifteen), not impossible.
  */
-export function countHandshakeFailures(socket: zmq.Socket, options: HandshakeFailureOptions): void {
+export function countHandshakeFailures(socket: zmq.Socket, options: HandshakeFailureOptions): HandshakeFailureCounter {
   const failures = options.metrics.counter('makai_handshake_failures_total', 'Failed CURVE handshakes on the broker sockets, by socket and kind', ['socket', 'kind']);
   const maxLogs = options.maxLogsPerInterval ?? 10;
   const intervalMs = options.intervalMs ?? 60_000;
   const windows = new Map<HandshakeFailure, { startMs: number; logged: number }>();
-  const onFailure = (event: zmq.Event) => {
+  const onEvent = (event: zmq.Event) => {
     const kind = handshakeFailureOf(event);
     if (kind === undefined) return;
     failures.inc({ socket: options.socket, kind });
@@ -73,5 +100,40 @@ export function countHandshakeFailures(socket: zmq.Socket, options: HandshakeFai
       options.logger.warn('handshake failed', { socket: options.socket, kind, address, ...(error ? { detail: error.message } : {}) });
     }
   };
-  for (const type of ['handshake:error:auth', 'handshake:error:protocol', 'handshake:error:other'] as const) socket.events.on(type, onFailure);
+  let releasing = false;
+  const loop = (async () => {
+    const events = socket.events;
+    while (!releasing) {
+      let event: zmq.Event;
+      try {
+        event = await events.receive();
+      } catch {
+        return; // the observer or the socket is closed
+      }
+      if (event.type === 'end') return;
+      onEvent(event);
+    }
+  })();
+  return {
+    async release(endpoint, timeoutMs = 1000) {
+      releasing = true;
+      try {
+        await socket.unbind(endpoint);
+      } catch {
+        // Not bound (start failed) or already closed: the loop ends with the socket.
+      }
+      let timer: NodeJS.Timeout | undefined;
+      // Shutdown only: a bounded wait for libzmq's `close` event, never an operator timer.
+      await Promise.race([loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+    },
+    async dispose(settleMs = 50) {
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      try {
+        if (!socket.events.closed) socket.events.close();
+      } catch {
+        // Already closed with the socket.
+      }
+    },
+  };
 }

@@ -180,7 +180,7 @@ describe('faults: admission control and counted losses at the brokers', () => {
 
   it('should count failed handshakes by kind: plaintext, wrong server key, unknown key', async () => {
     const f = await fixture();
-    const running = await startBroker(f);
+    const running = await startBroker(f, { count_handshake_failures: true });
     cleanups.push(() => running.stop());
     const clients = {
       'refused-key': new zmq.Push({ ...curveClientOptions(generateCurveKeyPair(), f.server.publicKey), zapDomain: 'global' }),
@@ -208,7 +208,15 @@ describe('faults: admission control and counted losses at the brokers', () => {
     const metrics = new Metrics();
     const logger = new RecordingLogger();
     const trigger = new TriggerBroker(
-      { client_certs: f.clientCerts, server_cert: f.serverCertFile, interface: 'tcp://127.0.0.1:*', backend: 'tcp://127.0.0.1:*', white_list: true, key_refresh: 600_000 },
+      {
+        client_certs: f.clientCerts,
+        server_cert: f.serverCertFile,
+        interface: 'tcp://127.0.0.1:*',
+        backend: 'tcp://127.0.0.1:*',
+        white_list: true,
+        key_refresh: 600_000,
+        count_handshake_failures: true,
+      },
       { logger, metrics },
     );
     await trigger.start();
