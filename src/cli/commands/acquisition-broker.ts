@@ -25,7 +25,7 @@ makai deadletters.
                 mongo_uri, and our store, white_list, key_refresh, max_event_window,
                 ping_interval, max_frame_bytes, store_retry_initial, store_retry_limit,
                 max_outstanding_reads, max_outstanding_reads_per_requester, read_timeout,
-                request_rate, request_burst, max_requesters.
+                request_rate, request_burst, max_requesters, count_handshake_failures.
                 Relative paths are read from the config file's directory.
 
 Options:
