@@ -15,8 +15,7 @@ flow back to the boxes. Messages a backend subscriber has no room for are droppe
   config.json   triggering_broker_config.json (default ${DEFAULT_TRIGGER_BROKER_CONFIG_FILE});
                 fields: client_certs, server_cert, interface, backend, white_list, and our
                 store, mongo_uri, key_refresh, max_frame_bytes, count_handshake_failures.
-                Relative paths are read
-                from the config file's directory.
+                Relative paths are read from the config file's directory.
 
 Box keys allowed: certificates in client_certs plus public_key of the boxes in the store's
 registry (when a store is configured), re-read while running.
