@@ -377,6 +377,8 @@ export class AcquisitionBroker {
       return this.requestDone({ kind: 'request', outcome: problem.reason, detail: problem.detail });
     }
     const decision = this.admission.decide(request, this.scheduler.now());
+    // decide() expires timed-out READs: keep the gauge true between sends and replies.
+    this.metrics.outstanding.set(this.admission.outstandingReads(this.scheduler.now()));
     if (!decision.admit) {
       this.metrics.admission.inc({ reason: decision.reason });
       this.refuse(source, decision.reason, `${decision.reason}: ${decision.detail} (requestee ${JSON.stringify(request.requestee)})`, frame);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { chmod } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { asyncScheduler } from 'rxjs';
 import * as zmq from 'zeromq';
@@ -184,13 +185,15 @@ describe('faults: admission control and counted losses at the brokers', () => {
     cleanups.push(() => running.stop());
     const clients = {
       'refused-key': new zmq.Push({ ...curveClientOptions(generateCurveKeyPair(), f.server.publicKey), zapDomain: 'global' }),
-      plaintext: new zmq.Push({ linger: 0 }),
       'wrong-server-key': new zmq.Push({ ...curveClientOptions(f.boxKeys, generateCurveKeyPair().publicKey), zapDomain: 'global' }),
     };
     cleanups.push(() => Object.values(clients).forEach((c) => c.close()));
     for (const client of Object.values(clients)) client.connect(running.broker.endpoints.box_pull);
+    cleanups.push(await plaintextPeer(running.broker.endpoints.box_pull));
     await within(
-      waitForMetric(running.metrics, () => Promise.all(Object.keys(clients).map((kind) => running.metrics.value('makai_handshake_failures_total', { socket: 'box_pull', kind })))),
+      waitForMetric(running.metrics, () =>
+        Promise.all([...Object.keys(clients), 'plaintext'].map((kind) => running.metrics.value('makai_handshake_failures_total', { socket: 'box_pull', kind }))),
+      ),
       30_000,
       'every kind counted',
     );
@@ -221,9 +224,7 @@ describe('faults: admission control and counted losses at the brokers', () => {
     );
     await trigger.start();
     cleanups.push(() => trigger.close());
-    const plaintext = new zmq.Publisher({ linger: 0 });
-    cleanups.push(() => plaintext.close());
-    plaintext.connect(trigger.endpoints.interface);
+    cleanups.push(await plaintextPeer(trigger.endpoints.interface));
     await within(waitForMetric(metrics, async () => [await metrics.value('makai_handshake_failures_total', { socket: 'interface', kind: 'plaintext' })]), 30_000, 'plaintext counted');
     assert.equal(await metrics.value('makai_secret_certificate_exposed'), 1);
   });
@@ -266,6 +267,28 @@ describe('faults: admission control and counted losses at the brokers', () => {
   });
 });
 
+
+/**
+ * A plaintext ZeroMQ peer that greets with the NULL mechanism (ZMTP 3.0, RFC 23) and then
+ * waits, so the server is the one that finds the mismatch. A libzmq NULL client finds it too
+ * and hangs up, and whichever side is first decides what the server sees (a mismatch, or a
+ * broken pipe); a real plaintext client does either. Returns its cleanup.
+ */
+async function plaintextPeer(endpoint: string): Promise<() => void> {
+  const { hostname, port } = new URL(endpoint.replace('tcp://', 'http://'));
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const s = connect(Number(port), hostname, () => resolve(s));
+    s.on('error', reject);
+  });
+  socket.on('error', () => undefined);
+  const greeting = Buffer.alloc(64);
+  greeting[0] = 0xff;
+  greeting[9] = 0x7f;
+  greeting[10] = 3; // version 3.0
+  greeting.write('NULL', 12, 'ascii'); // mechanism, zero-padded to 20 bytes; as-server 0; filler
+  socket.write(greeting);
+  return () => void socket.destroy();
+}
 
 function countBy(values: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
