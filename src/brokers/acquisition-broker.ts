@@ -318,9 +318,10 @@ export class AcquisitionBroker {
     // ZAP handler first: libzmq 4.3.5 can abort when a CURVE server socket closes while its ZAP
     // pipe is torn down (see ZapAuthenticator). Meanwhile new handshakes are refused, not let in.
     await this.auth?.close();
-    await Promise.all(this.monitors.map((m) => m.counter.release(m.endpoint)));
+    // Without counters, exactly the shutdown sequence the ZAP race above was settled with.
+    if (this.monitors.length > 0) await Promise.all(this.monitors.map((m) => m.counter.release(m.endpoint)));
     for (const socket of this.sockets) closeSocket(socket);
-    await Promise.all(this.monitors.map((m) => m.counter.dispose()));
+    if (this.monitors.length > 0) await Promise.all(this.monitors.map((m) => m.counter.dispose()));
     await Promise.all(this.loops);
     this.activity$.complete();
     this.logger.info('acquisition broker stopped');

@@ -186,10 +186,11 @@ export class TriggerBroker {
     // ZAP handler first: libzmq 4.3.5 can abort when a CURVE server socket closes while its ZAP
     // pipe is torn down (see ZapAuthenticator). Meanwhile new handshakes are refused, not let in.
     await this.auth?.close();
-    await Promise.all(this.monitors.map((m) => m.counter.release(m.endpoint)));
+    // Without a counter, exactly the shutdown sequence the ZAP race above was settled with.
+    if (this.monitors.length > 0) await Promise.all(this.monitors.map((m) => m.counter.release(m.endpoint)));
     if (this.xsub) closeSocket(this.xsub);
     if (this.xpub) closeSocket(this.xpub);
-    await Promise.all(this.monitors.map((m) => m.counter.dispose()));
+    if (this.monitors.length > 0) await Promise.all(this.monitors.map((m) => m.counter.dispose()));
     await Promise.all(this.loops);
     this.logger.info('triggering broker stopped');
   }
