@@ -90,10 +90,10 @@ export const acquisitionBrokerConfigSchema = z
     max_requesters: positiveInt.max(1_000_000).default(ADMISSION_DEFAULTS.max_requesters),
     /**
      * Count failed CURVE handshakes by kind (`makai_handshake_failures_total`) from socket
-     * monitors. Off by default: libzmq 4.3.5 occasionally aborts a process whose monitored
-     * sockets are closed (docs/security.md).
+     * monitors. `false` turns the monitors off (docs/security.md: a libzmq abort at shutdown
+     * that was measured with and without them).
      */
-    count_handshake_failures: z.boolean().default(false),
+    count_handshake_failures: z.boolean().default(true),
   })
   .strict();
 

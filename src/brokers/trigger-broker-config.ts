@@ -44,11 +44,11 @@ export const triggerBrokerConfigSchema = z
     /** Largest accepted inbound message part from a box, bytes; ZeroMQ disconnects a peer sending more. */
     max_frame_bytes: positiveInt.default(1_048_576),
     /**
-     * Count failed CURVE handshakes by kind (`makai_handshake_failures_total`) from a socket
-     * monitor. Off by default: libzmq 4.3.5 occasionally aborts a process whose monitored
-     * sockets are closed (docs/security.md).
+     * Count failed CURVE handshakes by kind (`makai_handshake_failures_total`) from socket
+     * monitors. `false` turns the monitors off (docs/security.md: a libzmq abort at shutdown
+     * that was measured with and without them).
      */
-    count_handshake_failures: z.boolean().default(false),
+    count_handshake_failures: z.boolean().default(true),
   })
   .strict();
 

@@ -73,11 +73,9 @@ export interface HandshakeFailureCounter {
  * ({@link HandshakeFailureCounter.release}) and close the monitor last
  * ({@link HandshakeFailureCounter.dispose}).
  *
- * Opt-in (`count_handshake_failures`): with socket monitors attached, libzmq 4.3.5 (zeromq.js
- * 6.8.0) aborts the process now and then (`pipe.cpp` assertions on pipe termination) in a
- * process that starts and stops brokers: about one run in seven of
- * `test/integration/acquisition-broker.test.ts` (nine brokers), none in 24 without monitors.
- * Releasing and disposing as above made it rarer (about one in fifteen), not impossible.
+ * libzmq 4.3.5 (zeromq.js 6.8.0) aborts a process that stops brokers now and then (`pipe.cpp`
+ * assertions on pipe termination), with and without monitors, at similar rates under load
+ * (docs/security.md); `count_handshake_failures: false` turns the monitors off.
  */
 export function countHandshakeFailures(socket: zmq.Socket, options: HandshakeFailureOptions): HandshakeFailureCounter {
   const failures = options.metrics.counter('makai_handshake_failures_total', 'Failed CURVE handshakes on the broker sockets, by socket and kind', ['socket', 'kind']);
