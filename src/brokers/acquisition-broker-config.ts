@@ -1,11 +1,27 @@
 import { z } from 'zod';
-import { duration, endpointField, wholeNumber } from '../config/zod-fields.js';
+import { duration, endpointField, numberIn, wholeNumber } from '../config/zod-fields.js';
 
 /** Where the original looked for the acquisition broker's config (spec §1.1). */
 export const DEFAULT_ACQUISITION_BROKER_CONFIG_FILE = '/etc/opq/acquisition_broker_config.json';
 
 /** The store used when a config names neither `store` nor `mongo_uri`: the embedded SQLite file `makai run` defaults to too, so both processes share it. */
 export const DEFAULT_ACQUISITION_STORE_URI = 'sqlite:./data/makai.db';
+
+/**
+ * Defaults of the admission-control fields (issue 14), shared by the schema and by callers that
+ * build {@link AcquisitionBrokerSettings}-like objects without one.
+ */
+export const ADMISSION_DEFAULTS = {
+  max_outstanding_reads: 64,
+  max_outstanding_reads_per_requester: 16,
+  read_timeout: 30_000,
+  request_rate: 5,
+  request_burst: 20,
+  max_requesters: 1024,
+} as const;
+
+/** Longest `read_timeout`: boxes keep 10 minutes of data, a READ unanswered for an hour is gone. */
+const MAX_READ_TIMEOUT_MS = 3_600_000;
 
 /**
  * `acquisition_broker_config.json` (spec §6.2): the original's seven keys, each now with a
@@ -22,8 +38,12 @@ export const acquisitionBrokerConfigSchema = z
     box_pub: endpointField.default('tcp://*:8194'),
     /** PULL from the boxes (CURVE server): RESP replies with waveforms, PONGs. */
     box_pull: endpointField.default('tcp://*:8196'),
-    /** PULL for `RequestEventMessage`s from the triggering service, Mauka, health checkers. */
-    backend_pull: endpointField.default('tcp://*:9884'),
+    /**
+     * PULL for `RequestEventMessage`s from the triggering service, Mauka, health checkers.
+     * Unauthenticated, so loopback by default (the original bound `*`); a wildcard still works
+     * and is logged as a warning at start.
+     */
+    backend_pull: endpointField.default('tcp://127.0.0.1:9884'),
     /** PUB of `["evnew", "<event_id>"]` notices. */
     backend_pub: endpointField.default('tcp://*:9899'),
     /** MongoDB URI of the original; selects the MongoDB store when `store` is absent. */
@@ -50,6 +70,26 @@ export const acquisitionBrokerConfigSchema = z
     store_retry_initial: duration({ min: '1ms', max: '1m' }).default('100ms'),
     /** After this long of failing retries a request or reply is refused (counted) instead of retried (1 min); 0 (no retry) to 1 day. */
     store_retry_limit: duration({ min: 0, max: '1d' }).default('1m'),
+
+    // --- admission control of event requests (issue 14; see EventAdmission) -----------
+    /** Most READs outstanding at once; a data request beyond it is refused `too-many-outstanding`. */
+    max_outstanding_reads: wholeNumber({ min: 1, max: 10_000 }).default(ADMISSION_DEFAULTS.max_outstanding_reads),
+    /** Most READs outstanding at once for one `requestee`, so one client cannot take every slot. */
+    max_outstanding_reads_per_requester: wholeNumber({ min: 1, max: 10_000 }).default(ADMISSION_DEFAULTS.max_outstanding_reads_per_requester),
+    /** A READ stops counting as outstanding after this long, even if a box it names never answered. */
+    read_timeout: duration({ min: '1ms', max: MAX_READ_TIMEOUT_MS }).default(ADMISSION_DEFAULTS.read_timeout),
+    /** Event requests per second per `requestee` (token bucket refill); over it they are refused `rate-limited`. */
+    request_rate: numberIn({ min: 0.001, max: 10_000 }).default(ADMISSION_DEFAULTS.request_rate),
+    /** Requests one `requestee` may send at once (token bucket size). */
+    request_burst: wholeNumber({ min: 1, max: 100_000 }).default(ADMISSION_DEFAULTS.request_burst),
+    /** Requesters remembered for the rate limit; beyond it, new ones share one bucket. */
+    max_requesters: wholeNumber({ min: 1, max: 1_000_000 }).default(ADMISSION_DEFAULTS.max_requesters),
+    /**
+     * Count failed CURVE handshakes by kind (`makai_handshake_failures_total`) from socket
+     * monitors. `false` turns the monitors off (docs/security.md: a libzmq abort at shutdown
+     * that was measured with and without them).
+     */
+    count_handshake_failures: z.boolean().default(true),
   })
   .strict();
 

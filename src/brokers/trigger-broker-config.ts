@@ -20,8 +20,11 @@ export const triggerBrokerConfigSchema = z
     server_cert: z.string().min(1).default('/etc/opq/curve/private_keys/opqserver_secret'),
     /** Box-facing XSUB endpoint (CURVE server). */
     interface: endpointField.default('tcp://*:9880'),
-    /** Backend XPUB endpoint (plain TCP, meant for local subscribers). */
-    backend: endpointField.default('tcp://*:9881'),
+    /**
+     * Backend XPUB endpoint (plain TCP, meant for local subscribers). Loopback by default (the
+     * original bound `*`); a wildcard still works and is logged as a warning at start.
+     */
+    backend: endpointField.default('tcp://127.0.0.1:9881'),
     /**
      * Only keys from `client_certs` and the box registry may connect. The original shipped
      * `false` (any key); we default to `true` and warn loudly when it is turned off.
@@ -40,6 +43,12 @@ export const triggerBrokerConfigSchema = z
     key_refresh: duration({ min: '100ms', max: '1d' }).default('10s'),
     /** Largest accepted inbound message part from a box, bytes (1 MiB); 1 KiB to 1 GiB. ZeroMQ disconnects a peer sending more. */
     max_frame_bytes: wholeNumber({ min: 1024, max: 1_073_741_824 }).default(1_048_576),
+    /**
+     * Count failed CURVE handshakes by kind (`makai_handshake_failures_total`) from socket
+     * monitors. `false` turns the monitors off (docs/security.md: a libzmq abort at shutdown
+     * that was measured with and without them).
+     */
+    count_handshake_failures: z.boolean().default(true),
   })
   .strict();
 

@@ -87,13 +87,27 @@ export const command: CliCommand = {
     await deployment.stop();
     // The store is closed now; the summary comes from what was counted while running.
     const status = await deployment.status();
-    io.out(
-      `makai up: done. ${status.measurementsWritten} measurements, ${status.trendsWritten} trends, ${status.events.length} events ` +
-        `(${status.events.filter((e) => e.replies.length > 0).length} with waveforms).`,
-    );
+    io.out(`makai up: done. ${status.measurementsWritten} measurements, ${status.trendsWritten} trends, ${eventSummary(status.events, boxes)}.`);
     return 0;
   },
 };
+
+/**
+ * The events line of the final summary, from the replies the broker stored: with simulated
+ * boxes every box answers every READ, so an event is complete when all of them did, and one
+ * that is not is said to be so (the summary used to call an event with any reply "with
+ * waveforms").
+ *
+ * ```
+ * 3 events (2 with waveforms from all 5 boxes, 1 from some, 0 without)
+ * ```
+ */
+export function eventSummary(events: readonly { readonly replies: readonly string[] }[], boxes: number): string {
+  const withAny = events.filter((e) => e.replies.length > 0).length;
+  if (boxes === 0) return `${events.length} events (${withAny} with waveforms)`;
+  const complete = events.filter((e) => new Set(e.replies).size >= boxes).length;
+  return `${events.length} events (${complete} with waveforms from all ${boxes} boxes, ${withAny - complete} from some, ${events.length - withAny} without)`;
+}
 
 async function printStatus(d: LocalDeployment, io: CliIo, startedAt: number, lastIn: number, printed: Set<number>, everyMs: number): Promise<number> {
   const s = await d.status();
