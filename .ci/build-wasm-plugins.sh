@@ -29,4 +29,11 @@ mkdir -p "$OUT"
   -o "$OUT/sag-swell-c.wasm" plugins/wasm/c/sag_swell.c
 "$RUSTC" --edition 2021 --target wasm32-unknown-unknown --crate-type cdylib -O -C strip=symbols \
   -o "$OUT/sag-swell-rust.wasm" plugins/wasm/rust/sag_swell.rs
-echo "build-wasm-plugins: built $(ls "$OUT"/*.wasm | tr '\n' ' ')" >&2
+# Test fixtures (a plugin that traps, modules that break the ABI), in C the same way.
+mkdir -p "$OUT/fixtures"
+for source in test/fixtures/plugins/wasm/*.c; do
+  # imports-clock.c imports a function on purpose: --allow-undefined turns it into an import.
+  "$CLANG" --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export-dynamic -Wl,--allow-undefined \
+    -o "$OUT/fixtures/$(basename "$source" .c).wasm" "$source"
+done
+echo "build-wasm-plugins: built $(ls "$OUT"/*.wasm "$OUT"/fixtures/*.wasm | tr '\n' ' ')" >&2

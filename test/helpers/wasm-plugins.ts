@@ -21,3 +21,13 @@ export function skipUnlessBuilt(lang: keyof typeof WASM_EXAMPLES): { skip: strin
   const missing = wasmExampleMissing(lang);
   return { skip: missing !== undefined && process.env['CI'] !== 'true' ? missing : false };
 }
+
+/** The test fixtures in C (`test/fixtures/plugins/wasm/*.c`), built by the same script. */
+export const WASM_FIXTURES_DIR = `${WASM_BUILD_DIR}fixtures/`;
+
+/** `{ skip }` for a test that needs the fixture `name` (e.g. `traps.wasm`), as {@link skipUnlessBuilt}. */
+export function skipUnlessFixtureBuilt(name: string): { skip: string | false } {
+  const file = `${WASM_FIXTURES_DIR}${name}`;
+  const missing = existsSync(file) ? undefined : `${file} is not built; run .ci/build-wasm-plugins.sh`;
+  return { skip: missing !== undefined && process.env['CI'] !== 'true' ? missing : false };
+}
