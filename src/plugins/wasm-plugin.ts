@@ -73,30 +73,42 @@ export function wasmOperator(module: WasmModule, settings: readonly WasmSetting[
       };
       // A trap (or broken output) becomes an error notification, never an exception thrown
       // into the source or the scheduler.
-      const guarded = (work: () => void) => {
+      const fail = (error: unknown) => {
+        subscriber.error(new Error(`WebAssembly plugin ${name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      };
+      const pushLater = () => {
         if (subscriber.closed) return;
         try {
-          work();
+          pushPending();
         } catch (error) {
-          subscriber.error(new Error(`WebAssembly plugin ${name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+          fail(error);
         }
       };
 
       const subscription = source.subscribe({
-        next: (measurement) =>
-          guarded(() => {
+        // The hot path: no closure per measurement.
+        next: (measurement) => {
+          if (subscriber.closed) return;
+          try {
             instance.write(pending, measurement);
             pending += 1;
             if (pending === capacity) pushPending();
-            else handOver ??= scheduler.schedule(() => guarded(pushPending));
-          }),
+            else handOver ??= scheduler.schedule(pushLater);
+          } catch (error) {
+            fail(error);
+          }
+        },
         error: (error: unknown) => subscriber.error(error),
-        complete: () =>
-          guarded(() => {
+        complete: () => {
+          if (subscriber.closed) return;
+          try {
             pushPending();
             emit(instance.finish());
             subscriber.complete();
-          }),
+          } catch (error) {
+            fail(error);
+          }
+        },
       });
       return () => {
         subscription.unsubscribe();
