@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { moduleUrl, resolveMakaiToThisCopy } from '../core/self-import.js';
@@ -214,8 +214,14 @@ async function importWasm(file: string, fail: (message: string, key?: string, ca
     if (error instanceof ConfigError) throw error;
     fail(`WebAssembly plugin ${file} does not exist`, 'path', error);
   }
+  let bytes: Uint8Array;
   try {
-    return { factory: await loadWasmPlugin(file), origin: file, defaultName: basename(file).replace(/\.wasm$/i, '') };
+    bytes = await readFile(file);
+  } catch (error) {
+    return fail(`could not read WebAssembly plugin ${file}: ${describeError(error)}`, 'path', error);
+  }
+  try {
+    return { factory: loadWasmPlugin(bytes), origin: file, defaultName: basename(file).replace(/\.wasm$/i, '') };
   } catch (error) {
     return fail(`WebAssembly plugin ${file} ${error instanceof Error ? error.message : String(error)}`, 'path', error);
   }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError } from '../core/errors.js';
 import type { TriggerType } from '../protocol/messages.js';
@@ -7,15 +6,16 @@ import { triggerTypeOfCode, wasmSettings, type WasmRequestRecord, type WasmSetti
 import { compileWasmPlugin, WasmPluginInstance, type WasmModule } from './wasm-instance.js';
 
 /**
- * Reads and compiles a `.wasm` plugin and checks it against the ABI (`docs/wasm-plugins.md`).
+ * Compiles a `.wasm` plugin and checks it against the ABI (`docs/wasm-plugins.md`). The loader
+ * reads the file (files are its business, not this layer's).
  *
- * @param file Absolute path of the module.
+ * @param bytes The module file's contents.
  * @returns Its factory: an ordinary {@link PluginFactory}, isolated by `isolatePlugin` like a
  *   TypeScript plugin (a trap is a failure: counted, and the plugin restarted with back-off).
- * @throws Error saying what is wrong with the file, for the loader to anchor at the entry's `path`.
+ * @throws Error saying what is wrong with the module, for the loader to anchor at the entry's `path`.
  */
-export async function loadWasmPlugin(file: string): Promise<PluginFactory> {
-  return wasmPluginFactory(compileWasmPlugin(await readFile(file)));
+export function loadWasmPlugin(bytes: Uint8Array): PluginFactory {
+  return wasmPluginFactory(compileWasmPlugin(bytes));
 }
 
 /**

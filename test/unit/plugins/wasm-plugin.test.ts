@@ -7,6 +7,7 @@ import { RecordingLogger } from '../../../src/core/logger.js';
 import { Metrics } from '../../../src/core/metrics.js';
 import { isolatePlugin } from '../../../src/plugins/isolate-plugin.js';
 import { loadPlugin } from '../../../src/plugins/plugin-loader.js';
+import { workerPlugin } from '../../../src/plugins/worker-plugin.js';
 import { emptyBoxDirectory } from '../../../src/plugins/plugin.js';
 import { triggerMessage } from '../../helpers/messages.js';
 import { createTempDir } from '../../helpers/temp-dir.js';
@@ -99,5 +100,20 @@ describe('WebAssembly plugins: failures are isolated like a TypeScript plugin\'s
     assert.equal(await count('makai_plugin_errors_total'), 1, 'a box count beyond the output buffer fails the plugin');
     assert.equal(await count('makai_plugin_restarts_total'), 1);
     assert.equal(await count('makai_plugin_requests_rejected_total', { reason: 'invalid-request' }), 1, 'trigger type 9 is refused and counted');
+  });
+});
+
+describe('WebAssembly plugins: isolation "worker"', () => {
+  it('runs a .wasm plugin in a worker thread with the same requests as in-process', skipUnlessBuilt('c'), async () => {
+    const input = [1, 2].flatMap((id) => [triggerMessage({ id, time: 0, rms: 120 }), triggerMessage({ id, time: 167, rms: 90 })]);
+    input.push(triggerMessage({ id: 1, time: 333 }), triggerMessage({ id: 2, time: 340 }));
+    const entry = { path: 'sag-swell-c.wasm', name: 'sag-swell-c' };
+    const inProcess = (await load(entry, WASM_BUILD_DIR)).create(context());
+    const metrics = new Metrics();
+    const inWorker = await workerPlugin({ entry, baseDir: WASM_BUILD_DIR, name: 'sag-swell-c', logger: new RecordingLogger(), metrics });
+    const expected = await lastValueFrom(from(input).pipe(inProcess, toArray()));
+    assert.equal(expected.length, 1);
+    assert.deepEqual(expected[0]!.boxIds, [1, 2]);
+    assert.deepEqual(await lastValueFrom(from(input).pipe(inWorker, toArray())), expected);
   });
 });
