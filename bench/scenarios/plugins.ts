@@ -21,7 +21,7 @@ import type { BenchScenario, ScenarioContext } from '../harness.js';
  * drop nothing, or the run fails. Kinds are interleaved run by run, and each ratio is the
  * median of the per-run ratios to the in-process TypeScript plugin.
  *
- * A new kind is one more entry in {@link KINDS}.
+ * A new kind is one more entry in the list of {@link kinds}.
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
