@@ -4,6 +4,7 @@ import { runBench, selectScenarios, type BenchScenario } from './harness.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
 import { detectionLatencyScenario } from './scenarios/detection-latency.js';
 import { pipelineThroughputScenario } from './scenarios/pipeline-throughput.js';
+import { pluginsScenario } from './scenarios/plugins.js';
 import { scaleBoxesScenario } from './scenarios/scale-boxes.js';
 import { storeWriteRateScenario } from './scenarios/store-write-rate.js';
 
@@ -14,6 +15,7 @@ export const SCENARIOS: readonly BenchScenario[] = [
   detectionLatencyScenario,
   scaleBoxesScenario,
   storeWriteRateScenario,
+  pluginsScenario,
 ];
 
 const DEFAULT_RESULTS = fileURLToPath(new URL('results/latest.json', import.meta.url));

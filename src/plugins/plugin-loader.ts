@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { moduleUrl, resolveMakaiToThisCopy } from '../core/self-import.js';
@@ -6,6 +6,7 @@ import { ConfigError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { builtinPlugins, type BuiltinPlugins } from './builtin/index.js';
 import type { PluginContext, PluginFactory, PluginOperator, PluginSettings } from './plugin.js';
+import { loadWasmPlugin } from './wasm-plugin.js';
 
 /** Options of {@link loadPlugin}. */
 export interface LoadPluginOptions {
@@ -48,6 +49,7 @@ const ORIGINAL_PLUGINS: Readonly<Record<string, string>> = {
 };
 const NATIVE_LIBRARY = /\.(so|dylib|dll)(\.\d+)*$/i;
 const TYPESCRIPT = /\.[cm]?tsx?$/i;
+const WEBASSEMBLY = /\.wasm$/i;
 
 /**
  * Resolves one plugin entry of the config (spec §5.5) to its factory.
@@ -56,6 +58,8 @@ const TYPESCRIPT = /\.[cm]?tsx?$/i;
  * - `"path": "plugins/my-plugin.ts"`: a JavaScript or TypeScript module, relative to `baseDir`,
  *   whose default export is the factory. TypeScript is compiled on the fly by tsx (a runtime
  *   dependency), in a scoped loader that does not change how anything else is imported.
+ * - `"path": "plugins/my-plugin.wasm"`: a WebAssembly plugin (`docs/wasm-plugins.md`), checked
+ *   against the ABI here and run in-process, sandboxed (it imports nothing).
  * - `"path": ".../libthreshold_plugin.so"` or `libprint_plugin.so`: the original Rust plugins
  *   are mapped to our built-ins, with a logged note. Any other native library is refused:
  *   Rust dylibs cannot be loaded into Node.
@@ -99,7 +103,9 @@ export async function loadPlugin(entry: unknown, options: LoadPluginOptions): Pr
   } else if (modulePath !== undefined) {
     found = NATIVE_LIBRARY.test(modulePath)
       ? nativeLibrary(modulePath, builtin, fail, options.logger)
-      : await importModule(resolve(options.baseDir, modulePath), fail);
+      : WEBASSEMBLY.test(modulePath)
+        ? await importWasm(resolve(options.baseDir, modulePath), fail)
+        : await importModule(resolve(options.baseDir, modulePath), fail);
   } else if (explicitName !== undefined) {
     found = builtin(explicitName, 'name');
   } else {
@@ -200,6 +206,26 @@ async function importModule(file: string, fail: (message: string, key?: string, 
     return fail(`the default export of plugin module ${file} is ${factory === null ? 'null' : typeof factory}, not a plugin factory function`, 'path');
   }
   return { factory: factory as PluginFactory, origin: file, defaultName: basename(file).replace(/\.[^.]+$/, '') };
+}
+
+async function importWasm(file: string, fail: (message: string, key?: string, cause?: unknown) => never) {
+  try {
+    if (!(await stat(file)).isFile()) fail(`WebAssembly plugin ${file} is not a file`, 'path');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    fail(`WebAssembly plugin ${file} does not exist`, 'path', error);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    return fail(`could not read WebAssembly plugin ${file}: ${describeError(error)}`, 'path', error);
+  }
+  try {
+    return { factory: loadWasmPlugin(bytes), origin: file, defaultName: basename(file).replace(/\.wasm$/i, '') };
+  } catch (error) {
+    return fail(`WebAssembly plugin ${file} ${error instanceof Error ? error.message : String(error)}`, 'path', error);
+  }
 }
 
 /**

@@ -6,3 +6,4 @@ export { createTestScheduler, pendingActionsAt } from './test-scheduler.js';
 export { triggerMessage, eventRequest } from './messages.js';
 export { staticBoxDirectory } from '../stores/box-directory.js';
 export { RecordingLogger, silentLogger } from '../core/logger.js';
+export { runPlugin, type RunPluginOptions } from './run-plugin.js';
