@@ -1,3 +1,4 @@
+import { waitUntil } from '../helpers/fault-harness.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as zmq from 'zeromq';
@@ -99,6 +100,8 @@ describe('a trapping WebAssembly plugin in the triggering service', { skip }, ()
     assert.equal(request.startTimestampMsUtc, time(SAGS[1]!.from));
     assert.deepEqual(request.boxIds, BOXES);
 
+    // The second trap may come just before the stop; its restart follows after the back-off.
+    await waitUntil(async () => (await metrics.value('makai_plugin_restarts_total', { plugin: 'traps' })) >= 2, 'the trapping plugin restarted after each trap');
     assert.equal(await service.stop(10_000), true);
     service = undefined;
     const store = await openSqliteStore({ path: dir.file('makai.db') });
