@@ -109,7 +109,7 @@ describe('out-of-process Python plugins', skipWithoutPython(), () => {
       const metrics = new Metrics();
       const name = `faulty-${fault}`;
       const { plugin } = await start(
-        { command: [python, 'faulty_plugin.py'], name, fault, process: { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 1000 } },
+        { command: [python, 'faulty_plugin.py'], name, fault, echo: true, process: { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 1000 } },
         logger,
         metrics,
       );
