@@ -119,17 +119,17 @@ describe('broken Python plugins in the triggering service', skipWithoutPython(),
     }
 
     const byRequestee = new Map((await requests).map((r) => [r.requestee, r]));
-    assert.deepEqual([...byRequestee.keys()].sort(), ['Makai: threshold plugin', 'reference-sag']);
+    assert.deepEqual([...byRequestee.keys()].sort(), ['Makai: threshold plugin', 'reference']);
     // requestData is the dedupe's: the threshold plugin's wider request may have come first.
-    const { requestData: _dedupe, ...reference } = byRequestee.get('reference-sag')!;
+    const { requestData: _dedupe, ...reference } = byRequestee.get('reference')!;
     assert.deepEqual(reference, {
       startTimestampMsUtc: boxTime(SAG.from),
       endTimestampMsUtc: boxTime(SAG.to + 1),
       triggerType: 'VOLTAGE_SAG',
       percentMagnitude: ((120 - 95) / 120) * 100,
       boxIds: BOXES,
-      requestee: 'reference-sag',
-      description: 'voltage sag on boxes 1, 2',
+      requestee: 'reference',
+      description: 'reference: voltage sag of 20.8 % on boxes 1, 2',
     });
     assert.deepEqual(byRequestee.get('Makai: threshold plugin')?.boxIds, BOXES);
 

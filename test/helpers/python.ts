@@ -26,5 +26,5 @@ export function skipWithoutPython(): { skip?: string } {
   return { skip: 'no .venv/bin/python and no MAKAI_PYTHON: run `python3 -m venv .venv && .venv/bin/pip install -e "sdk/python[test]"`' };
 }
 
-/** The Python SDK's reference plugin (the sag rule of the contract suite). */
-export const REFERENCE_PYTHON_PLUGIN = join(ROOT, 'sdk', 'python', 'examples', 'voltage_sag.py');
+/** The Python SDK's reference plugin: the sag-swell rule of the contract suite (test/plugins/contract.ts). */
+export const REFERENCE_PYTHON_PLUGIN = join(ROOT, 'sdk', 'python', 'examples', 'sag_swell.py');

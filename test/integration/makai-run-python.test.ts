@@ -42,7 +42,7 @@ describe('makai run with a Python plugin', skipWithoutPython(), () => {
       zmq_trigger_endpoint: triggers.lastEndpoint,
       zmq_acquisition_endpoint: acquisition.lastEndpoint,
       mongo_trends_update_interval_seconds: 1,
-      plugins: [{ path: REFERENCE_PYTHON_PLUGIN, name: 'sag', nominalVrms: 120, thresholdPercent: 10, minDurationMs: 500 }],
+      plugins: [{ path: REFERENCE_PYTHON_PLUGIN, name: 'sag', nominalVoltage: 120, thresholdPercent: 10, minDurationMs: 500 }],
       store: `sqlite:${dir.file('makai.db')}`,
     };
     await writeFile(dir.file('makai.json'), JSON.stringify(config, null, 2));
@@ -75,8 +75,8 @@ describe('makai run with a Python plugin', skipWithoutPython(), () => {
       triggerType: 'VOLTAGE_SAG',
       percentMagnitude: ((120 - 95) / 120) * 100,
       boxIds: [1, 2],
-      requestee: 'reference-sag',
-      description: 'voltage sag on boxes 1, 2',
+      requestee: 'sag',
+      description: 'sag: voltage sag of 20.8 % on boxes 1, 2',
       requestData: true,
     };
     assert.deepEqual(decodeRequestEventMessage(frame!), expected);
