@@ -97,7 +97,7 @@ class SagSwell(Plugin):
                 percent_magnitude=percent,
                 box_ids=boxes,
                 requestee=self.name,
-                description=f"{self.name}: voltage {kind} of {percent:.1f} % on boxes {', '.join(str(b) for b in boxes)}",
+                description=f"{self.name}: voltage {kind} of {percent:.1f} % on {'box' if len(boxes) == 1 else 'boxes'} {', '.join(str(b) for b in boxes)}",
                 request_data=True,
             )
         ]

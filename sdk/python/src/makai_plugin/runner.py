@@ -39,10 +39,8 @@ def _to_wire(request: EventRequest) -> pb.EventRequest:
 
 
 def _measurements(batch: pb.MeasurementBatch) -> List[Measurement]:
-    return [
-        Measurement(m.box_id, m.time_ms, m.frequency, m.rms, m.thd if m.HasField("thd") else None)
-        for m in batch.measurements
-    ]
+    make = Measurement
+    return [make(m.box_id, m.time_ms, m.frequency, m.rms, m.thd if m.HasField("thd") else None) for m in batch.measurements]
 
 
 class _Channel:
