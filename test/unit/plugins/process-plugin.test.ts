@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Subject, asyncScheduler, lastValueFrom, tap, toArray } from 'rxjs';
+import { Subject, asyncScheduler, from, lastValueFrom, tap, toArray } from 'rxjs';
 import { ConfigError } from '../../../src/core/errors.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { Metrics } from '../../../src/core/metrics.js';
@@ -103,7 +103,7 @@ describe('out-of-process Python plugins', skipWithoutPython(), () => {
     }
   });
 
-  for (const fault of ['raise', 'exit', 'garbage', 'hang'] as const) {
+  for (const fault of ['raise', 'exit', 'garbage', 'misorder', 'hang'] as const) {
     it(`should restart a plugin that does "${fault}", count it, and go on with the next measurements`, async () => {
       const logger = new RecordingLogger();
       const metrics = new Metrics();
@@ -130,7 +130,13 @@ describe('out-of-process Python plugins', skipWithoutPython(), () => {
       assert.equal(await metrics.value('makai_plugin_errors_total', { plugin: name }), 1);
       assert.equal(await metrics.value('makai_plugin_dropped_total', { plugin: name }), 1, 'the measurement it failed on is counted');
       const failure = logger.records.find((r) => r.msg === 'plugin failed; restarting after back-off');
-      const why = { raise: /reported exception error: RuntimeError: deliberate fault/, exit: /exited with code 7/, garbage: /not a plugin message/, hang: /heartbeat timeout/ }[fault];
+      const why = {
+        raise: /reported exception error: RuntimeError: deliberate fault/,
+        exit: /exited with code 7/,
+        garbage: /not a plugin message/,
+        misorder: /answered batch 999, expected batch 2/,
+        hang: /heartbeat timeout/,
+      }[fault];
       assert.match(String(failure?.['error']), why);
       if (fault === 'raise') assert.ok(logger.records.some((r) => r.msg === 'plugin stderr' && String(r['line']).startsWith('Traceback')), 'the traceback is logged');
       const pids = pidsOf(logger);
@@ -138,6 +144,18 @@ describe('out-of-process Python plugins', skipWithoutPython(), () => {
       for (const pid of pids) await eventually(() => !alive(pid), `plugin process ${pid} killed and reaped`);
     });
   }
+
+  it('should refuse and count a request the plugin left incomplete, without restarting it', async () => {
+    const logger = new RecordingLogger();
+    const metrics = new Metrics();
+    const { plugin } = await start({ command: [python, 'faulty_plugin.py'], name: 'invalid', fault: 'invalid', echo: true }, logger, metrics);
+    const point = (k: number, rms: number): Measurement => ({ id: 1, time: T0 + k, frequency: 60, rms });
+    const requests = await within(lastValueFrom(from([point(1, 50), point(2, 13), point(3, 50)]).pipe(plugin, toArray())), WAIT_MS, 'the plugin to finish');
+    assert.deepEqual(requests.map((r) => r.startTimestampMsUtc), [T0 + 1, T0 + 3]);
+    assert.equal(await metrics.value('makai_plugin_requests_rejected_total', { plugin: 'invalid', reason: 'invalid-request' }), 1);
+    assert.equal(await metrics.value('makai_plugin_errors_total', { plugin: 'invalid' }), 0);
+    assert.equal(pidsOf(logger).length, 1, 'one process throughout');
+  });
 
   it('should refuse bad settings at start-up with a ConfigError at the setting, in the plugin\'s words', async () => {
     await assert.rejects(loadPlugin({ command: [python, REFERENCE_PYTHON_PLUGIN], thresholdPercent: 150 }, { baseDir: FIXTURES, field: 'plugins[2]', file: '/etc/opq/makai.json' }), (error: unknown) => {
