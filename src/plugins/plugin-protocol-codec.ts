@@ -15,9 +15,15 @@ export const PLUGIN_PROTOCOL_VERSION = 1;
 /** `proto/plugin.proto`, next to `src/` (and to `dist/` in the package: `files` ships `proto`). */
 export const PLUGIN_PROTO_FILE = fileURLToPath(new URL('../../proto/plugin.proto', import.meta.url));
 
-const root = protobuf.parse(readFileSync(PLUGIN_PROTO_FILE, 'utf8'), { keepCase: false }).root;
-const HostMessageType = root.lookupType('makai.plugin.v1.HostMessage');
-const PluginMessageType = root.lookupType('makai.plugin.v1.PluginMessage');
+/** The two top-level types, read from the .proto on first use (not at import: most runs have no such plugin). */
+let types: { readonly host: protobuf.Type; readonly plugin: protobuf.Type } | undefined;
+function schema() {
+  if (!types) {
+    const { root } = protobuf.parse(readFileSync(PLUGIN_PROTO_FILE, 'utf8'), { keepCase: false });
+    types = { host: root.lookupType('makai.plugin.v1.HostMessage'), plugin: root.lookupType('makai.plugin.v1.PluginMessage') };
+  }
+  return types;
+}
 
 const TO_OBJECT = { longs: Number, enums: String, defaults: true, oneofs: true } as const;
 
@@ -49,7 +55,8 @@ export function encodeHostFrame(message: HostMessage): Uint8Array {
     'batch' in message
       ? { batch: { sequence: message.batch.sequence, measurements: message.batch.measurements.map(toWireMeasurement) } }
       : message;
-  return HostMessageType.encodeDelimited(HostMessageType.fromObject(value)).finish();
+  const { host } = schema();
+  return host.encodeDelimited(host.fromObject(value)).finish();
 }
 
 function toWireMeasurement(m: Measurement): Record<string, number> {
@@ -65,9 +72,10 @@ function toWireMeasurement(m: Measurement): Record<string, number> {
  *   `missing-field` for a PluginMessage with none of its cases set.
  */
 export function decodePluginMessage(bytes: Uint8Array): PluginMessage {
+  const { plugin } = schema();
   let decoded: Record<string, unknown>;
   try {
-    decoded = PluginMessageType.toObject(PluginMessageType.decode(bytes), TO_OBJECT) as Record<string, unknown>;
+    decoded = plugin.toObject(plugin.decode(bytes), TO_OBJECT) as Record<string, unknown>;
   } catch (error) {
     const reason = error instanceof RangeError ? 'truncated' : 'invalid-value';
     throw new DecodeError(reason, 'PluginMessage', `not a plugin message: ${(error as Error).message}`, undefined, { cause: error });
