@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Subject, asyncScheduler, from, lastValueFrom, tap, toArray } from 'rxjs';
+import { Subject, VirtualTimeScheduler, asyncScheduler, from, lastValueFrom, tap, toArray } from 'rxjs';
 import { ConfigError } from '../../../src/core/errors.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { Metrics } from '../../../src/core/metrics.js';
 import { isolatePlugin } from '../../../src/plugins/isolate-plugin.js';
 import { loadPlugin } from '../../../src/plugins/plugin-loader.js';
 import { emptyBoxDirectory, type EventRequest, type Measurement } from '../../../src/plugins/plugin.js';
+import { PluginProcessError } from '../../../src/plugins/process-plugin.js';
 import { REFERENCE_PYTHON_PLUGIN, skipWithoutPython, testPython } from '../../helpers/python.js';
 import { within } from '../../helpers/zmq.js';
 
@@ -144,6 +145,36 @@ describe('out-of-process Python plugins', skipWithoutPython(), () => {
       for (const pid of pids) await eventually(() => !alive(pid), `plugin process ${pid} killed and reaped`);
     });
   }
+
+  it('should detect a hang on the injected scheduler: nothing heard for heartbeatTimeoutMs of its time', async () => {
+    // Virtual time, advanced by hand: the hung plugin can answer nothing after the batch it hangs
+    // on (the pipe delivers the batch before any ping), so the failure comes exactly when the
+    // scheduler's clock reaches the timeout, however long that takes in real time.
+    const scheduler = new VirtualTimeScheduler();
+    const advanceTo = (frame: number) => {
+      scheduler.maxFrames = frame;
+      scheduler.flush();
+    };
+    const logger = new RecordingLogger();
+    const loaded = await loadPlugin(
+      { command: [python, 'faulty_plugin.py'], name: 'hangs', fault: 'hang', process: { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 } },
+      { baseDir: FIXTURES },
+    );
+    const source = new Subject<Measurement>();
+    let failure: unknown;
+    source.pipe(loaded.create({ logger, scheduler, boxes: emptyBoxDirectory })).subscribe({ error: (error: unknown) => (failure = error) });
+    source.next({ id: 1, time: T0, frequency: 60, rms: 13 });
+    await eventually(() => logger.records.some((r) => r.msg === 'plugin process ready'), 'the handshake answered');
+    advanceTo(0); // the batch goes out
+    advanceTo(999);
+    assert.equal(failure, undefined, 'not hung yet at 999 ms of scheduler time');
+    advanceTo(1000);
+    const failed = failure as unknown; // set by the subscriber during advanceTo, which TypeScript cannot see
+    assert.ok(failed instanceof PluginProcessError && failed.reason === 'hang', `hung at 1000 ms: ${String(failed)}`);
+    assert.match(failed.message, /sent nothing for 1000 ms \(heartbeat timeout 1000 ms\)/);
+    const [pid] = pidsOf(logger);
+    await eventually(() => !alive(pid!), 'the hung process killed and reaped');
+  });
 
   it('should refuse and count a request the plugin left incomplete, without restarting it', async () => {
     const logger = new RecordingLogger();
