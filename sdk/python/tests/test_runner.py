@@ -112,3 +112,12 @@ def test_garbage_from_the_host_is_a_protocol_error():
 def test_the_host_closing_stdin_ends_the_plugin_cleanly():
     code, replies = run_plugin(handshake())
     assert code == EXIT_OK and [r.WhichOneof("message") for r in replies] == ["handshake"]
+
+
+class GoneHost(io.BytesIO):
+    def write(self, data):
+        raise BrokenPipeError("the host closed our stdout")
+
+
+def test_a_host_that_has_gone_ends_the_plugin_quietly():
+    assert serve(Echo, host_stream(handshake()), GoneHost()) == EXIT_OK

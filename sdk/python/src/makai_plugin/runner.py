@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import traceback
 from typing import Any, BinaryIO, Callable, Iterable, List, Mapping, Optional
@@ -68,9 +69,15 @@ def serve(factory: PluginFactory, stdin: BinaryIO, stdout: BinaryIO) -> int:
 
     Returns the exit code (see EXIT_*). A plugin that raises is reported to the host as an
     EXCEPTION error (the traceback goes to stderr, which Makai logs) and the process should
-    exit: Makai starts a fresh one.
+    exit: Makai starts a fresh one. A host that has gone (stdout closed) ends it quietly.
     """
-    channel = _Channel(stdin, stdout)
+    try:
+        return _serve(factory, _Channel(stdin, stdout))
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _serve(factory: PluginFactory, channel: "_Channel") -> int:
     try:
         first = channel.receive()
     except (FramingError, Exception) as error:  # a frame that is not a HostMessage
@@ -143,10 +150,13 @@ def run(factory: PluginFactory) -> None:
     Speaks the protocol on the process's real stdin and stdout. ``print`` and ``sys.stdout``
     are redirected to stderr, which Makai logs line by line, so stray output cannot corrupt the
     protocol; ``logging`` is set up on stderr too (``WARNING:name:message``, whose level Makai
-    keeps). Exits with the code of :func:`serve`.
+    keeps). SIGINT is ignored: Makai ends the plugin itself. Exits with the code of :func:`serve`.
     """
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
+    # Ctrl-C on `makai run` reaches the whole process group; Makai ends its plugins itself
+    # (finish, then end of input, or SIGKILL), so a plugin must not die first on SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not logging.getLogger().handlers:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO)
     sys.exit(serve(factory, stdin, stdout))
