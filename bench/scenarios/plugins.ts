@@ -1,3 +1,4 @@
+import { pythonPluginKind } from './plugins-python-kind.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Subject, asyncScheduler, lastValueFrom, tap, toArray } from 'rxjs';
@@ -67,6 +68,7 @@ function kinds(metrics: Metrics): PluginKind[] {
     },
     { kind: 'wasm-c', note: 'WebAssembly from C (clang -O2), in-process', unavailable: missingWasm('sag-swell-c.wasm'), operator: inProcess({ path: 'sag-swell-c.wasm' }, WASM, metrics) },
     { kind: 'wasm-rust', note: 'WebAssembly from Rust (rustc -O), in-process', unavailable: missingWasm('sag-swell-rust.wasm'), operator: inProcess({ path: 'sag-swell-rust.wasm' }, WASM, metrics) },
+    pythonPluginKind(metrics),
   ];
 }
 

@@ -50,8 +50,8 @@ export const pluginEntrySchema = z
   })
   // The whole object is the plugin's settings, as in the original: other fields pass through.
   .passthrough()
-  .refine((entry) => entry.path !== undefined || entry.plugin !== undefined || entry.name !== undefined, {
-    message: 'a plugin needs a "path" (module file) or a "plugin" (built-in: threshold, print)',
+  .refine((entry) => entry.path !== undefined || entry.plugin !== undefined || entry.name !== undefined || entry['command'] !== undefined, {
+    message: 'a plugin needs a "path" (module or .py file), a "command" (an out-of-process plugin) or a "plugin" (built-in: threshold, print)',
   });
 
 export type PluginEntry = z.output<typeof pluginEntrySchema>;

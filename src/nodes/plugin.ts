@@ -15,7 +15,8 @@ import { asyncScheduler } from 'rxjs';
 
 /**
  * A plugin entry, as in the original `makai.json`: `path` (a JS/TS module, relative to the
- * topology or config file; an original `lib*_plugin.so` maps to a built-in), or `plugin` (a
+ * topology or config file; an original `lib*_plugin.so` maps to a built-in; a `.py` file runs
+ * out of process), `command` (a program speaking docs/plugin-protocol.md), or `plugin` (a
  * built-in: `threshold`, `napali`, `print`), an optional instance `name` and `isolation`; every other
  * field is the plugin's own setting, checked by the plugin.
  */
@@ -63,8 +64,10 @@ export const plugin = defineStage<PluginOptions, CheckedPlugin, 'store' | 'boxes
       const value = settings[key];
       if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) throw new ConfigError('must be a non-empty string', { path: key });
     }
-    if (settings['path'] === undefined && settings['plugin'] === undefined && settings['name'] === undefined) {
-      throw new ConfigError(`a plugin needs a "path" (a JS/TS plugin module) or a "plugin" (a built-in: ${Object.keys(builtinPlugins).join(', ')})`);
+    if (settings['path'] === undefined && settings['plugin'] === undefined && settings['name'] === undefined && settings['command'] === undefined) {
+      throw new ConfigError(
+        `a plugin needs a "path" (a JS/TS plugin module or a .py file), a "command" (a program speaking docs/plugin-protocol.md) or a "plugin" (a built-in: ${Object.keys(builtinPlugins).join(', ')})`,
+      );
     }
     return { settings, isolation: rawIsolation ?? { mode: 'in-process' }, name: pluginInstanceName(settings) };
   },
@@ -94,7 +97,7 @@ export const plugin = defineStage<PluginOptions, CheckedPlugin, 'store' | 'boxes
       return isolatePlugin(operator, { name: checked.name, logger: context.logger, metrics: context.metrics, scheduler: context.scheduler, ...tuning });
     }
     const loaded = checked.loaded ?? (await loadPlugin(checked.settings, { builtins: builtinPlugins, baseDir: process.cwd(), field: `nodes.${context.id}` }));
-    const operator = loaded.create({ logger: context.logger, scheduler: context.scheduler, boxes: context.boxes });
+    const operator = loaded.create({ logger: context.logger, scheduler: context.scheduler, boxes: context.boxes, metrics: context.metrics });
     return isolatePlugin(operator, { name: loaded.name, logger: context.logger, metrics: context.metrics, scheduler: context.scheduler, ...tuning });
   },
 });
@@ -111,7 +114,8 @@ function isolateTuning(tuning: IsolationTuning) {
 
 /** The instance name the loader gives the entry (its `name`, else the built-in, else the module file name). */
 function pluginInstanceName(settings: PluginSettings): string {
-  const name = settings['name'] ?? settings['plugin'] ?? settings['path'];
+  const command = settings['command'];
+  const name = settings['name'] ?? settings['plugin'] ?? settings['path'] ?? (Array.isArray(command) ? command[command.length - 1] : undefined);
   if (typeof name !== 'string') return 'plugin';
   return settings['name'] === undefined && settings['plugin'] === undefined ? basename(name).replace(/\.[^.]+$/, '') : name;
 }

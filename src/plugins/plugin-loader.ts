@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import { builtinPlugins, type BuiltinPlugins } from './builtin/index.js';
 import type { PluginContext, PluginFactory, PluginOperator, PluginSettings } from './plugin.js';
 import { loadWasmPlugin } from './wasm-plugin.js';
+import { isProcessPluginEntry, loadProcessPlugin } from './process-plugin-entry.js';
 
 /** Options of {@link loadPlugin}. */
 export interface LoadPluginOptions {
@@ -63,6 +64,8 @@ const WEBASSEMBLY = /\.wasm$/i;
  * - `"path": ".../libthreshold_plugin.so"` or `libprint_plugin.so`: the original Rust plugins
  *   are mapped to our built-ins, with a logged note. Any other native library is refused:
  *   Rust dylibs cannot be loaded into Node.
+ * - `"command": ["python3", "-m", "my_plugin"]` or `"path": "sag.py"`: a separate program speaking
+ *   the out-of-process protocol (docs/plugin-protocol.md), see `loadProcessPlugin`.
  * - `"name"` next to `path` or `plugin` names the instance (logs, metrics).
  *
  * @param entry The entry's JSON value.
@@ -98,6 +101,10 @@ export async function loadPlugin(entry: unknown, options: LoadPluginOptions): Pr
   let found: { factory: PluginFactory; origin: string; defaultName: string };
   if (modulePath !== undefined && builtinName !== undefined) {
     return fail('give either "path" (a plugin module) or "plugin" (a built-in), not both', 'plugin');
+  } else if (isProcessPluginEntry(settings)) {
+    // Out-of-process (docs/plugin-protocol.md): `command`, or a `.py` path.
+    if (builtinName !== undefined) return fail('give either "command" (a program to run) or "plugin" (a built-in), not both', 'plugin');
+    found = await loadProcessPlugin(settings, { baseDir: options.baseDir, name: explicitName, fail });
   } else if (builtinName !== undefined) {
     found = builtin(builtinName, 'plugin');
   } else if (modulePath !== undefined) {
@@ -109,7 +116,7 @@ export async function loadPlugin(entry: unknown, options: LoadPluginOptions): Pr
   } else if (explicitName !== undefined) {
     found = builtin(explicitName, 'name');
   } else {
-    return fail(`a plugin needs a "path" (a JS/TS plugin module) or a "plugin" (a built-in: ${Object.keys(builtins).join(', ')})`);
+    return fail(`a plugin needs a "path" (a JS/TS plugin module or a .py file), a "command" (a program speaking docs/plugin-protocol.md) or a "plugin" (a built-in: ${Object.keys(builtins).join(', ')})`);
   }
 
   const name = explicitName ?? found.defaultName;

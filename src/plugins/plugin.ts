@@ -1,5 +1,6 @@
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import type { RequestEventMessage, TriggerMessage } from '../protocol/messages.js';
 
 /**
@@ -59,6 +60,11 @@ export interface PluginContext {
   readonly scheduler: SchedulerLike;
   /** A synchronous, read-only view of the box registry. */
   readonly boxes: BoxDirectory;
+  /**
+   * The service's metrics, when the runtime provides them (it does; a marble test may not):
+   * for a plugin that queues on its own, such as an out-of-process plugin counting what it drops.
+   */
+  readonly metrics?: Metrics;
 }
 
 /**

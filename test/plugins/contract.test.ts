@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { pluginContract } from './contract.js';
 import { WASM_BUILD_DIR, WASM_EXAMPLES, wasmExampleMissing } from '../helpers/wasm-plugins.js';
+import { pythonContractSubject } from './python-contract-subject.js';
 
 // One row per kind of plugin, all held to the same cases (see contract.ts for the rule).
 const fixtures = fileURLToPath(new URL('../fixtures/plugins/', import.meta.url));
@@ -22,3 +23,5 @@ pluginContract({
   unavailable: wasmExampleMissing('rust'),
   virtualTime: true,
 });
+
+pluginContract(pythonContractSubject);

@@ -24,8 +24,16 @@ function code(file: string): string {
 }
 
 const WALL_CLOCK = /\b(Date\.now|setTimeout|setInterval|setImmediate|performance\.now|Math\.random)\b|new Date\(\)/;
-/** Files that load modules or threads for plugins: the edge of the plugin layer, allowed to touch files. */
-const PLUGIN_EDGE = new Set(['src/plugins/plugin-loader.ts', 'src/plugins/worker-plugin.ts', 'src/plugins/worker-plugin-entry.ts']);
+/** Files that load modules, threads or processes for plugins: the edge of the plugin layer, allowed to touch files. */
+const PLUGIN_EDGE = new Set([
+  'src/plugins/plugin-loader.ts',
+  'src/plugins/worker-plugin.ts',
+  'src/plugins/worker-plugin-entry.ts',
+  // Out-of-process plugins: spawning the program, finding a .py file, reading proto/plugin.proto.
+  'src/plugins/process-plugin.ts',
+  'src/plugins/process-plugin-entry.ts',
+  'src/plugins/plugin-protocol-codec.ts',
+]);
 const EDGE_IMPORT = /from '(zeromq|mongodb|better-sqlite3|node:fs[^']*|node:net|node:http|node:child_process)'/;
 
 describe('architecture', () => {

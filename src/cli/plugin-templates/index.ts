@@ -1,4 +1,5 @@
 import { cTemplate } from './c.js';
+import { pythonTemplate } from './python.js';
 import { rustTemplate } from './rust.js';
 import type { PluginTemplate } from './template.js';
 import { typescriptTemplate } from './ts.js';
@@ -8,4 +9,5 @@ export const PLUGIN_TEMPLATES: Readonly<Record<string, PluginTemplate>> = {
   ts: typescriptTemplate,
   c: cTemplate,
   rust: rustTemplate,
+  python: pythonTemplate,
 };
