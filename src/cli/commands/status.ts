@@ -1,9 +1,8 @@
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { parseArgs } from 'node:util';
 import { describeError } from '../../core/errors.js';
 import type { BoxHealth, HealthReport } from '../../observability/health.js';
-import { UsageError, type CliCommand } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command.js';
 import { textTable } from '../text-table.js';
 
 /** OPQ's health plugin listened on port 8080; `metrics_address: "127.0.0.1:8080"` matches this default. */
@@ -24,10 +23,9 @@ Exits 0 when the service reports ok, 1 when it reports an error or cannot be rea
 
 /** `makai status`: a running service's health report, readable. */
 export const command: CliCommand = {
-  summary: "print a running service's health: store, boxes last seen, queues, counters",
   usage,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: [...argv],
       allowPositionals: true,
       options: { url: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { parseDuration } from '../../core/duration.js';
 import { defaultScenario, parseCompactScenario, parseScenarioText, type Scenario } from '../../simulator/scenario.js';
 import { createCliLogger } from '../cli-logger.js';
-import { UsageError, type CliCommand, type CliIo } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { startLocalDeployment, type LocalDeployment } from '../local-deployment.js';
 
 const usage = `Usage: makai up [options]        (npm start -- [options])
@@ -27,10 +26,9 @@ Options:
   --log-level LEVEL   debug | info | warn | error (default warn)`;
 
 export const command: CliCommand = {
-  summary: 'run brokers, triggering service and simulated boxes on one machine',
   usage,
   async run(argv, io) {
-    const { values } = parseArgs({
+    const { values } = parseCommandArgs({
       args: [...argv],
       options: {
         'data-dir': { type: 'string', default: './data' },

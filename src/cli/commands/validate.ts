@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { describeTopology } from '../../topology.js';
-import { UsageError, type CliCommand } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command.js';
 import { loadTriggeringConfig } from '../triggering-config.js';
 
 const usage = `Usage: makai validate <config.json | topology.ts> [--store URI] [--metrics-address HOST:PORT]
@@ -11,10 +10,9 @@ topology as a diagram; exits 1 with the error \`makai run\` would give (naming t
 field) when something is refused.`;
 
 export const command: CliCommand = {
-  summary: 'check a config or topology file and print its diagram',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: [...argv],
       allowPositionals: true,
       options: { store: { type: 'string' }, 'metrics-address': { type: 'string' } },
