@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { config as rxjsConfig } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import { COMMANDS } from './command-index.js';
-import { isParseArgsError, parseArgsMessage, UsageError, type CliIo } from './command.js';
+import { isParseArgsError, parseArgsMessage, UsageError, type CliCommand, type CliIo } from './command.js';
 
 function mainUsage(): string {
   const names = Object.keys(COMMANDS);
@@ -49,7 +49,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.err(`makai: unknown command "${name}". Run \`makai --help\` for the list.`);
     return 2;
   }
-  const { command } = await entry.load();
+  let command: CliCommand;
+  try {
+    ({ command } = await entry.load());
+  } catch (error) {
+    io.err(`makai ${name}: cannot load the command: ${userMessage(error)}`);
+    return 1;
+  }
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(command.usage);
     return 0;

@@ -4,6 +4,11 @@ import { defaultScenario, parseCompactScenario, parseScenarioText, type Scenario
 import { createCliLogger } from '../cli-logger.js';
 import { parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { startLocalDeployment, type LocalDeployment } from '../local-deployment.js';
+import { parseListenAddress } from '../../observability/http-endpoint.js';
+import { ensureStoreDirectory } from '../store-directory.js';
+
+/** Where `makai up` serves /metrics and /health unless told otherwise: what `makai status` asks. */
+export const DEFAULT_UP_METRICS_ADDRESS = '127.0.0.1:8080';
 
 const usage = `Usage: makai up [options]        (npm start -- [options])
 
@@ -23,6 +28,10 @@ Options:
   --seed N            simulator seed (default 1)
   --duration D        stop after D (e.g. 40s, 2m); default: until Ctrl-C
   --status-every D    status line interval (default 2s)
+  --metrics-address HOST:PORT  serve /metrics (Prometheus) and /health there (default
+                      ${DEFAULT_UP_METRICS_ADDRESS}, which \`makai status\` reads; port 0 picks a free one)
+  --no-metrics        serve neither
+  --create-store-dir  create the directory of a --store sqlite: file that does not exist
   --log-level LEVEL   debug | info | warn | error (default warn)`;
 
 export const command: CliCommand = {
@@ -42,6 +51,9 @@ export const command: CliCommand = {
         duration: { type: 'string' },
         'status-every': { type: 'string', default: '2s' },
         'log-level': { type: 'string', default: 'warn' },
+        'metrics-address': { type: 'string', default: DEFAULT_UP_METRICS_ADDRESS },
+        'no-metrics': { type: 'boolean', default: false },
+        'create-store-dir': { type: 'boolean', default: false },
       },
     });
     const boxes = values['no-simulate'] ? 0 : Number(values.boxes);
@@ -52,6 +64,8 @@ export const command: CliCommand = {
     const statusEveryMs = msOf(values['status-every'], '--status-every');
     const scenario = await scenarioOf(values.scenario, values.inject, boxes);
     const logger = createCliLogger(values['log-level']);
+    const observabilityAddress = values['no-metrics'] ? undefined : metricsAddressOf(values['metrics-address']);
+    if (values.store) await ensureStoreDirectory({ uri: values.store, origin: { configPath: '--store' } }, { create: values['create-store-dir'] });
 
     const deployment = await startLocalDeployment({
       dataDir: values['data-dir'],
@@ -61,12 +75,14 @@ export const command: CliCommand = {
       scenario,
       seed,
       logger,
+      ...(observabilityAddress === undefined ? {} : { observabilityAddress }),
     });
     io.out(
       `makai up: store ${deployment.store.location}; boxes connect to ${deployment.endpoints.interface} (triggers), ` +
         `${deployment.endpoints.box_pub} and ${deployment.endpoints.box_pull} (acquisition). ` +
         (boxes > 0 ? `${boxes} simulated boxes, scenario "${scenario.name}".` : 'Waiting for real boxes.'),
     );
+    if (deployment.observabilityUrl) io.out(`makai up: health ${deployment.observabilityUrl}/health, metrics ${deployment.observabilityUrl}/metrics (makai status --url ${deployment.observabilityUrl})`);
 
     const startedAt = Date.now();
     let lastIn = 0;
@@ -109,6 +125,16 @@ async function printStatus(d: LocalDeployment, io: CliIo, startedAt: number, las
     );
   }
   return s.messagesIn;
+}
+
+/** A listen address checked before anything starts, so a typo is a usage error, not a half-started deployment. */
+function metricsAddressOf(text: string): string {
+  try {
+    parseListenAddress(text);
+  } catch (error) {
+    throw new UsageError(`--metrics-address: ${error instanceof Error ? error.message.replace(/^metrics_address: /, '') : String(error)}`);
+  }
+  return text;
 }
 
 function msOf(text: string, flag: string): number {
