@@ -19,13 +19,16 @@ export const CREATE_STORE_DIR_FLAG = '--create-store-dir';
  *
  * @throws ConfigError (rejected) naming the flag or config field, the directory and the way out.
  */
-export async function ensureStoreDirectory(choice: StoreChoice, options: { readonly create: boolean }): Promise<void> {
+export async function ensureStoreDirectory(
+  choice: StoreChoice,
+  options: { readonly create: boolean; /** Only check (`makai validate`): refuse as a run would, create nothing. */ readonly checkOnly?: boolean },
+): Promise<void> {
   const target = checkStoreUri(choice.uri, choice.origin);
   if (target.kind !== 'sqlite' || target.path === ':memory:') return;
   const directory = dirname(resolve(target.path));
   if (await exists(directory)) return;
   if (options.create || choice.origin.configPath === undefined) {
-    await mkdir(directory, { recursive: true });
+    if (!options.checkOnly) await mkdir(directory, { recursive: true });
     return;
   }
   const where = { ...(choice.origin.configFile ? { file: choice.origin.configFile } : {}), path: choice.origin.configPath };

@@ -9,7 +9,9 @@ import { ConfigError } from '../../../src/core/errors.js';
 import { createTempDir, type TempDir } from '../../helpers/temp-dir.js';
 import { captureIo } from './sag-event-fixture.js';
 
-const MAIN = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'main.ts');
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+const MAKAI_JSON = join(ROOT, 'config', 'makai.json');
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
 describe('a store whose directory does not exist', () => {
@@ -54,6 +56,16 @@ describe('a store whose directory does not exist', () => {
     assert.equal(outcome.code, 1);
     assert.match(outcome.stderr, new RegExp(`^makai run: --store: the directory ${missing} of the store .* does not exist; create it, or pass --create-store-dir to have it created\\n$`));
     assert.equal(await exists(dir.file('run')), false, 'no directory left behind');
+  });
+
+  it('makai validate refuses it as run does, and creates nothing even with --create-store-dir', async () => {
+    const missing = dir.file('validate', 'missing');
+    let { io, err } = captureIo();
+    assert.equal(await main(['validate', MAKAI_JSON, '--store', `sqlite:${missing}/x.db`], io), 1);
+    assert.match(err.join('\n'), new RegExp(`^makai validate: --store: the directory ${missing} of the store .* does not exist`));
+    ({ io, err } = captureIo());
+    assert.equal(await main(['validate', MAKAI_JSON, '--store', `sqlite:${missing}/x.db`, '--create-store-dir'], io), 0, err.join('\n'));
+    assert.equal(await exists(dir.file('validate')), false, 'validate opens and creates nothing');
   });
 
   it('makai boxes add --create-store-dir makes the directory and the store', async () => {
