@@ -50,3 +50,13 @@ export function isParseArgsError(error: unknown): error is Error {
 export function parseArgsMessage(message: string): string {
   return message.split(/\. (?=To specify)/)[0]!.trim();
 }
+
+/**
+ * What a user reads of a failure: the message (ours name the file, field or endpoint), never
+ * the class name or a stack trace. `MAKAI_DEBUG=1` adds the stack, for bug reports.
+ */
+export function userMessage(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const message = error.message || error.name;
+  return process.env['MAKAI_DEBUG'] && error.stack ? `${message}\n${error.stack}` : message;
+}

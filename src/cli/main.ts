@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { config as rxjsConfig } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import { COMMANDS } from './command-index.js';
-import { isParseArgsError, parseArgsMessage, UsageError, type CliCommand, type CliIo } from './command.js';
+import { isParseArgsError, parseArgsMessage, UsageError, userMessage, type CliCommand, type CliIo } from './command.js';
 
 function mainUsage(): string {
   const names = Object.keys(COMMANDS);
@@ -70,16 +70,6 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.err(`makai ${name}: ${userMessage(error)}`);
     return 1;
   }
-}
-
-/**
- * What a user reads of a run-time failure: the message (ours name the file, field or endpoint),
- * never the class name or a stack trace. `MAKAI_DEBUG=1` adds the stack, for bug reports.
- */
-function userMessage(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const message = error.message || error.name;
-  return process.env['MAKAI_DEBUG'] && error.stack ? `${message}\n${error.stack}` : message;
 }
 
 /**

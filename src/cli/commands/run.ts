@@ -1,5 +1,5 @@
 import { createCliLogger } from '../cli-logger.js';
-import { parseCommandArgs, UsageError, type CliCommand } from '../command.js';
+import { parseCommandArgs, UsageError, userMessage, type CliCommand } from '../command.js';
 import { ensureStoreDirectory } from '../store-directory.js';
 import { DEFAULT_STORE_URI, loadTriggeringConfig } from '../triggering-config.js';
 import { startTriggeringService } from '../triggering-service.js';
@@ -54,7 +54,7 @@ export const command: CliCommand = {
       service.done.then(() => ({ finished: true }), (error: unknown) => ({ error })),
     ]);
     if ('error' in outcome) {
-      io.err(`makai run: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`);
+      io.err(`makai run: ${userMessage(outcome.error)}`);
       await service.stop(deadline);
       return 1;
     }

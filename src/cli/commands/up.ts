@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDuration } from '../../core/duration.js';
 import { defaultScenario, parseCompactScenario, parseScenarioText, type Scenario } from '../../simulator/scenario.js';
 import { createCliLogger } from '../cli-logger.js';
-import { parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
+import { parseCommandArgs, UsageError, userMessage, type CliCommand, type CliIo } from '../command.js';
 import { startLocalDeployment, type LocalDeployment } from '../local-deployment.js';
 import { parseListenAddress } from '../../observability/http-endpoint.js';
 import { ensureStoreDirectory } from '../store-directory.js';
@@ -90,7 +90,7 @@ export const command: CliCommand = {
     const timer = setInterval(() => {
       void printStatus(deployment, io, startedAt, lastIn, printed, statusEveryMs).then(
         (messagesIn) => (lastIn = messagesIn),
-        (error: unknown) => io.err(`makai up: status failed: ${String(error)}`),
+        (error: unknown) => io.err(`makai up: status failed: ${userMessage(error)}`),
       );
     }, statusEveryMs);
     const finished = durationMs === undefined ? new Promise<never>(() => {}) : new Promise<string>((r) => setTimeout(r, durationMs, 'duration'));

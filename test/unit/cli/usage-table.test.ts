@@ -71,6 +71,15 @@ describe('makai: every command, one table', () => {
     });
   }
 
+  for (const name of Object.keys(SUBCOMMANDS)) {
+    it(`makai ${name} --bogus (an option where the subcommand goes): exit 2 with the usage`, async () => {
+      const { code, stderr } = await makai([name, '--bogus']);
+      assert.equal(code, 2);
+      assert.match(stderr, new RegExp(`^makai ${name}: unknown subcommand "--bogus" .*\\n\\nUsage:`));
+      assertNoInternals(stderr, `${name} --bogus`);
+    });
+  }
+
   it('makai <command> with a flag that needs a value but got none: exit 2 with the usage', async () => {
     const { code, stderr } = await makai(['trends', '--box']);
     assert.equal(code, 2);
