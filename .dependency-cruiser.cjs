@@ -39,6 +39,7 @@ const layers = [
   { name: 'sinks', rank: 4, paths: ['^src/sinks/'], why: 'sinks are edges: messages in, sockets or stores out' },
   { name: 'brokers', rank: 5, paths: ['^src/brokers/'], why: 'the acquisition and trigger brokers are services built from edges; nothing below a service may depend on one' },
   { name: 'observability', rank: 5, paths: ['^src/observability/'], why: 'health, liveness and the metrics endpoint watch services; nothing below them may depend on them' },
+  { name: 'console', rank: 5, paths: ['^src/console/'], why: 'the web console is a read-only view of a service (its store and health), served by the service\'s HTTP endpoint; nothing below a service depends on it' },
   { name: 'simulator', rank: 5, paths: ['^src/simulator/'], why: 'the simulated box fleet talks to Makai over the wire like real boxes; it uses edges and protocol, and production code never depends on it' },
   { name: 'nodes', rank: 6, paths: ['^src/nodes/'], why: 'one component per topology node kind (spec, validate, create); they wire operators, plugins, edges and services together' },
   { name: 'composition', rank: 7, paths: ['^src/topologies/', '^src/(?!index\\.ts$)[^/]+\\.ts$'], why: 'topology, runtime, registry and the default topologies compose nodes; the top-level files of src/ are this layer' },
@@ -73,6 +74,8 @@ const zeromqFiles = [
   // the CURVE capability check are libzmq's.
   '^src/security/zap-authenticator\\.ts$',
   '^src/security/curve-key-pair\\.ts$',
+  // Handshake failures are counted from the sockets' own monitor events (handshake:error:*).
+  '^src/security/handshake-failures\\.ts$',
   // Allow-list: the two brokers own proxy sockets (XSUB/XPUB, PULL/PUB binds) that no topology
   // edge models, and their helpers take those sockets by type. Routing them through a transport
   // module is possible but not done yet; a new broker file that needs zeromq is added here.

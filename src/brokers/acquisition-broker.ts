@@ -1,9 +1,11 @@
 import { Subject, asyncScheduler, interval, type Observable, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
 import * as zmq from 'zeromq';
+import { MAX_TIMER_MS } from '../core/duration.js';
 import { ConfigError, DecodeError, describeError, type DecodeFailure } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { hexPreview, type Rejection } from '../core/rejection.js';
+import { hexPreview, type Rejection, type RejectionReason } from '../core/rejection.js';
+import { boxIdProblem } from '../protocol/box-id.js';
 import { decodeDataMessage } from '../protocol/data-message-codec.js';
 import type { DataMessage } from '../protocol/messages.js';
 import { decodeRequestDataMessage, encodeRequestDataMessage } from '../protocol/request-data-message-codec.js';
@@ -12,6 +14,10 @@ import { deadLetterLog } from '../sinks/dead-letter-log.js';
 import { attachSocket, closeSocket, configureSocket, type ZmqSocketOptions } from '../sources/zmq-socket-options.js';
 import type { BoxReplyOutcome, Store } from '../stores/store.js';
 import { acceptedEvent } from './accepted-event.js';
+import { ADMISSION_DEFAULTS } from './acquisition-broker-config.js';
+import { EventAdmission, type AdmissionRefusal } from './event-admission.js';
+import { warnIfWildcardBackend } from './wildcard-endpoint.js';
+import { countHandshakeFailures, type HandshakeFailureCounter } from '../security/handshake-failures.js';
 import type { BoxAllowList } from './box-allow-list.js';
 import { BROKER_ZAP_DOMAIN, startBrokerAuthentication, type BrokerAuthentication } from './broker-authentication.js';
 import { convertBoxReply, type BoxReplyRefusal } from './box-reply.js';
@@ -39,6 +45,17 @@ export interface AcquisitionBrokerSettings {
   readonly max_frame_bytes: number;
   readonly store_retry_initial: number;
   readonly store_retry_limit: number;
+  /** Admission control (see {@link EventAdmission}); each defaults to {@link ADMISSION_DEFAULTS}. */
+  readonly max_outstanding_reads?: number;
+  readonly max_outstanding_reads_per_requester?: number;
+  /** ms a READ counts as outstanding at most. */
+  readonly read_timeout?: number;
+  /** Event requests per second per `requestee`. */
+  readonly request_rate?: number;
+  readonly request_burst?: number;
+  readonly max_requesters?: number;
+  /** Count failed CURVE handshakes by kind from socket monitors (see countHandshakeFailures). Default true. */
+  readonly count_handshake_failures?: boolean;
 }
 
 export interface AcquisitionBrokerDeps {
@@ -61,14 +78,22 @@ export interface AcquisitionBrokerEndpoints {
 }
 
 /** What became of one event request. Stable: these are metric labels. */
-export type RequestOutcome = 'accepted' | 'malformed' | 'frame-too-large' | EventRequestRefusal | 'store-error';
+export type RequestOutcome = 'accepted' | 'malformed' | 'frame-too-large' | EventRequestRefusal | AdmissionRefusal | 'store-error';
 
 /** What became of one box reply to a READ. Stable: these are metric labels. */
 export type ReplyOutcome = BoxReplyOutcome | 'malformed' | 'frame-too-large' | 'unexpected-type' | BoxReplyRefusal | 'store-error';
 
 /** One thing the broker did, for logs, status pages and tests (`activity`). */
 export type AcquisitionActivity =
-  | { readonly kind: 'request'; readonly outcome: RequestOutcome; readonly eventId?: number; readonly detail?: string }
+  | {
+      readonly kind: 'request';
+      readonly outcome: RequestOutcome;
+      /** The new event, or for `merged` the event it was merged into. */
+      readonly eventId?: number;
+      /** The request's `requestee`, once it was decoded and valid. */
+      readonly requestee?: string;
+      readonly detail?: string;
+    }
   | {
       readonly kind: 'reply';
       readonly outcome: ReplyOutcome;
@@ -80,6 +105,7 @@ export type AcquisitionActivity =
     }
   | { readonly kind: 'ping'; readonly sequenceNumber: number }
   | { readonly kind: 'pong'; readonly outcome: 'recorded' | 'store-error'; readonly boxId: string; readonly sequenceNumber: number }
+  | { readonly kind: 'pong'; readonly outcome: 'invalid-box-id'; readonly boxId?: undefined; readonly sequenceNumber: number; readonly detail: string }
   | { readonly kind: 'box-error'; readonly boxId?: string; readonly sequenceNumber: number };
 
 /** Non-decode refusals, mapped onto the dead-letter reasons (the specific one is in the detail and our own counters). */
@@ -121,6 +147,14 @@ const UNKNOWN_LATENCY_MS = -1;
  * replies are refused or ignored without touching stored data; PONGs update `box_status`; a
  * store outage is retried with back-off for `store_retry_limit`, then the request or reply is
  * refused with a counted reason — never a crash. Everything is counted and visible on `activity`.
+ *
+ * Admission control (issue 14, {@link EventAdmission}): a valid request covered by an
+ * outstanding READ is merged into its event; data requests are bounded by the outstanding READs
+ * (in all and per `requestee`), and every requestee by a token bucket. Merges and refusals are
+ * counted (`makai_acquisition_admission_total{reason}`) and go to the dead letters. Box ids
+ * outside 0..2^31 − 1 (a PONG for 4294967291, a DataMessage for −5) are refused as
+ * `invalid-box-id`. Failed CURVE handshakes are counted by kind, and a wildcard `backend_pull`
+ * is warned about at start.
  */
 export class AcquisitionBroker {
   private readonly settings: AcquisitionBrokerSettings;
@@ -135,6 +169,8 @@ export class AcquisitionBroker {
   private readonly metrics;
   private auth: BrokerAuthentication | undefined;
   private sockets: zmq.Socket[] = [];
+  /** The handshake-failure counters of the bound CURVE sockets, released before the sockets close. */
+  private readonly monitors: { readonly counter: HandshakeFailureCounter; readonly endpoint: string }[] = [];
   private boxPub: SerialPublisher | undefined;
   private backendPub: SerialPublisher | undefined;
   private loops: Promise<void>[] = [];
@@ -146,13 +182,37 @@ export class AcquisitionBroker {
   private readonly pending = new Map<number, number>();
   /** Whether a store outage is currently being reported, so it is logged once, not per call. */
   private storeOutage = false;
+  private readonly admission: EventAdmission;
 
   /** @throws ConfigError when a duration or size in `settings` is not positive (a zero ping interval would flood the boxes) */
   constructor(settings: AcquisitionBrokerSettings, deps: AcquisitionBrokerDeps) {
     for (const field of ['ping_interval', 'max_frame_bytes', 'store_retry_initial', 'key_refresh'] as const) {
       if (!(settings[field] > 0)) throw new ConfigError(`must be greater than 0, got ${settings[field]}`, { path: field });
     }
+    // Timers: Node turns a delay over 2^31 − 1 ms into 1 ms (a ping flood), so refuse it here too.
+    for (const field of ['ping_interval', 'store_retry_initial', 'store_retry_limit', 'key_refresh'] as const) {
+      if (!(settings[field] <= MAX_TIMER_MS)) throw new ConfigError(`must be at most ${MAX_TIMER_MS} ms, got ${settings[field]}`, { path: field });
+    }
     if (!(settings.max_event_window >= 0)) throw new ConfigError(`must not be negative, got ${settings.max_event_window}`, { path: 'max_event_window' });
+    const limits = {
+      max_outstanding_reads: settings.max_outstanding_reads ?? ADMISSION_DEFAULTS.max_outstanding_reads,
+      max_outstanding_reads_per_requester: settings.max_outstanding_reads_per_requester ?? ADMISSION_DEFAULTS.max_outstanding_reads_per_requester,
+      read_timeout: settings.read_timeout ?? ADMISSION_DEFAULTS.read_timeout,
+      request_rate: settings.request_rate ?? ADMISSION_DEFAULTS.request_rate,
+      request_burst: settings.request_burst ?? ADMISSION_DEFAULTS.request_burst,
+      max_requesters: settings.max_requesters ?? ADMISSION_DEFAULTS.max_requesters,
+    };
+    for (const [field, value] of Object.entries(limits)) {
+      if (!(value > 0)) throw new ConfigError(`must be greater than 0, got ${value}`, { path: field });
+    }
+    this.admission = new EventAdmission({
+      maxOutstandingReads: limits.max_outstanding_reads,
+      maxOutstandingReadsPerRequester: limits.max_outstanding_reads_per_requester,
+      readTimeoutMs: limits.read_timeout,
+      ratePerSecond: limits.request_rate,
+      burst: limits.request_burst,
+      maxKeys: limits.max_requesters,
+    });
     this.settings = settings;
     this.deps = deps;
     this.store = deps.store;
@@ -166,6 +226,12 @@ export class AcquisitionBroker {
       published: m.counter('makai_acquisition_published_total', 'Messages published: evnew notices and evget READ requests', ['topic']),
       pings: m.counter('makai_acquisition_pings_total', 'PINGs published to the boxes'),
       pongs: m.counter('makai_acquisition_pongs_total', 'PONGs received from boxes, by outcome', ['outcome']),
+      admission: m.counter(
+        'makai_acquisition_admission_total',
+        'Valid event requests not turned into a new event, by reason: merged into an outstanding one, rate-limited, too many outstanding READs',
+        ['reason'],
+      ),
+      outstanding: m.gauge('makai_acquisition_outstanding_reads', 'READs sent and not yet answered by every box they name (bounded by max_outstanding_reads)'),
       boxErrors: m.counter('makai_acquisition_box_errors_total', 'ERROR replies from boxes (a request they did not understand)'),
       latency: m.histogram('makai_acquisition_reply_latency_seconds', 'Time from publishing a READ to storing a box reply', [0.1, 0.5, 1, 2, 5, 10, 30, 60]),
     };
@@ -213,15 +279,15 @@ export class AcquisitionBroker {
     });
     try {
       const curve = { role: 'server', secretKey: this.auth.serverSecretKey } as const;
-      const backendPull = await this.bindSocket(new zmq.Pull({ context: this.context }), { endpoint: settings.backend_pull, bind: true });
-      const backendPub = await this.bindSocket(new zmq.Publisher({ context: this.context }), { endpoint: settings.backend_pub, bind: true });
-      const boxPub = await this.bindSocket(new zmq.Publisher({ context: this.context }), {
+      const backendPull = await this.bindSocket(new zmq.Pull({ context: this.context }), 'backend_pull', { endpoint: settings.backend_pull, bind: true });
+      const backendPub = await this.bindSocket(new zmq.Publisher({ context: this.context }), 'backend_pub', { endpoint: settings.backend_pub, bind: true });
+      const boxPub = await this.bindSocket(new zmq.Publisher({ context: this.context }), 'box_pub', {
         endpoint: settings.box_pub,
         bind: true,
         curve,
         zapDomain: BROKER_ZAP_DOMAIN,
       });
-      const boxPull = await this.bindSocket(new zmq.Pull({ context: this.context }), {
+      const boxPull = await this.bindSocket(new zmq.Pull({ context: this.context }), 'box_pull', {
         endpoint: settings.box_pull,
         bind: true,
         curve,
@@ -237,6 +303,7 @@ export class AcquisitionBroker {
       this.boxPub = new SerialPublisher(boxPub.socket);
       this.loops = [this.requestLoop(backendPull.socket), this.replyLoop(boxPull.socket)];
       this.pinger = interval(settings.ping_interval, this.scheduler).subscribe(() => void this.ping());
+      warnIfWildcardBackend(this.logger, 'backend_pull', this.bound.backend_pull);
       this.logger.info('acquisition broker started', { ...this.bound, store: this.store.location, whiteList: settings.white_list });
     } catch (error) {
       await this.close();
@@ -256,22 +323,30 @@ export class AcquisitionBroker {
     // ZAP handler first: libzmq 4.3.5 can abort when a CURVE server socket closes while its ZAP
     // pipe is torn down (see ZapAuthenticator). Meanwhile new handshakes are refused, not let in.
     await this.auth?.close();
+    // Without counters, exactly the shutdown sequence the ZAP race above was settled with.
+    if (this.monitors.length > 0) await Promise.all(this.monitors.map((m) => m.counter.release(m.endpoint)));
     for (const socket of this.sockets) closeSocket(socket);
+    if (this.monitors.length > 0) await Promise.all(this.monitors.map((m) => m.counter.dispose()));
     await Promise.all(this.loops);
     this.activity$.complete();
     this.logger.info('acquisition broker stopped');
   }
 
-  private async bindSocket<S extends zmq.Socket>(socket: S, options: ZmqSocketOptions): Promise<{ socket: S; endpoint: string }> {
+  private async bindSocket<S extends zmq.Socket>(socket: S, field: string, options: ZmqSocketOptions): Promise<{ socket: S; endpoint: string }> {
     this.sockets.push(socket);
     configureSocket(socket, options);
+    const counter = options.curve && this.settings.count_handshake_failures !== false
+      ? countHandshakeFailures(socket, { socket: field, metrics: this.deps.metrics, logger: this.logger, scheduler: this.scheduler })
+      : undefined;
     // The loops refuse (and count) every frame over max_frame_bytes. libzmq's own limit, which
     // drops the peer's connection without telling us, sits at twice that: with it at
     // max_frame_bytes a frame just over the limit was never counted, and the peer lost the
     // messages it had queued behind it. Beyond twice the limit it is garbage or an attack, and
     // dropping the connection before buffering the frame bounds the memory it can take.
     socket.maxMessageSize = Math.min(2 * this.settings.max_frame_bytes, 0x7fffffff);
-    return { socket, endpoint: await attachSocket(socket, options) };
+    const endpoint = await attachSocket(socket, options);
+    if (counter) this.monitors.push({ counter, endpoint });
+    return { socket, endpoint };
   }
 
   // --- requests --------------------------------------------------------------------------
@@ -307,6 +382,20 @@ export class AcquisitionBroker {
       this.refuse(source, DEAD_LETTER_REASON[problem.reason], `${problem.reason}: ${problem.detail} (requestee ${JSON.stringify(request.requestee)})`, frame);
       return this.requestDone({ kind: 'request', outcome: problem.reason, detail: problem.detail });
     }
+    const decision = this.admission.decide(request, this.scheduler.now());
+    // decide() expires timed-out READs: keep the gauge true between sends and replies.
+    this.metrics.outstanding.set(this.admission.outstandingReads(this.scheduler.now()));
+    if (!decision.admit) {
+      this.metrics.admission.inc({ reason: decision.reason });
+      this.refuse(source, decision.reason, `${decision.reason}: ${decision.detail} (requestee ${JSON.stringify(request.requestee)})`, frame);
+      return this.requestDone({
+        kind: 'request',
+        outcome: decision.reason,
+        requestee: request.requestee,
+        ...(decision.reason === 'merged' ? { eventId: decision.eventId } : {}),
+        detail: decision.detail,
+      });
+    }
 
     let eventId: number;
     try {
@@ -328,6 +417,9 @@ export class AcquisitionBroker {
     await this.publish(this.backendPub, ['evnew', String(eventId)], 'evnew');
     if (accepted.readRequest) {
       this.remember(eventId);
+      // Before the send: a box may answer before the await below returns.
+      this.admission.readSent(eventId, request, this.scheduler.now());
+      this.metrics.outstanding.set(this.admission.outstandingReads(this.scheduler.now()));
       await this.publish(this.boxPub, ['evget', encodeRequestDataMessage(accepted.readRequest)], 'evget-read');
     }
     this.logger.info('event accepted', {
@@ -339,7 +431,7 @@ export class AcquisitionBroker {
       boxes: accepted.doc.boxes_triggered,
       requestData: request.requestData,
     });
-    this.requestDone({ kind: 'request', outcome: 'accepted', eventId });
+    this.requestDone({ kind: 'request', outcome: 'accepted', eventId, requestee: request.requestee });
   }
 
   private requestDone(activity: Extract<AcquisitionActivity, { kind: 'request' }>): void {
@@ -435,6 +527,10 @@ export class AcquisitionBroker {
       return this.replyDone({ kind: 'reply', outcome: 'store-error', eventId, boxId: storedBox, detail: describeError(error) });
     }
     const fields = { eventId, boxId: storedBox, cycles: converted.cycles };
+    if (outcome === 'stored' || outcome === 'duplicate') {
+      this.admission.replied(eventId, storedBox);
+      this.metrics.outstanding.set(this.admission.outstandingReads(this.scheduler.now()));
+    }
     if (outcome === 'stored') {
       if (replyLatencyMs !== UNKNOWN_LATENCY_MS) this.metrics.latency.observe(replyLatencyMs / 1000);
       this.logger.info('box reply stored', { ...fields, ...(replyLatencyMs === UNKNOWN_LATENCY_MS ? {} : { replyLatencyMs }) });
@@ -474,6 +570,14 @@ export class AcquisitionBroker {
     if (boxId === undefined) {
       this.refuse('acquisition-broker.box_pull', 'missing-field', 'PONG without boxId', head);
       this.metrics.pongs.inc({ outcome: 'malformed' });
+      return;
+    }
+    const problem = boxIdProblem(Number(boxId));
+    if (problem) {
+      // A PONG for box 4294967291 (−5 as uint32) must not create a box_status row.
+      this.refuse('acquisition-broker.box_pull', 'out-of-range', `PONG: invalid-box-id: ${problem}`, head);
+      this.metrics.pongs.inc({ outcome: 'invalid-box-id' });
+      this.activity$.next({ kind: 'pong', outcome: 'invalid-box-id', sequenceNumber, detail: problem });
       return;
     }
     let outcome: 'recorded' | 'store-error' = 'recorded';
@@ -529,7 +633,7 @@ export class AcquisitionBroker {
     this.logger.info('store available again', { store: this.store.location });
   }
 
-  private refuse(source: string, reason: DecodeFailure, detail: string, frame: Uint8Array | undefined): void {
+  private refuse(source: string, reason: RejectionReason, detail: string, frame: Uint8Array | undefined): void {
     this.rejected.next({ source, reason, detail, preview: hexPreview(frame), atMs: this.scheduler.now() });
   }
 

@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { BehaviorSubject, distinctUntilChanged, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { timerDelay } from '../core/duration.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { loadPublicKeysFromDir } from '../security/public-key-directory.js';
@@ -58,7 +59,9 @@ export class BoxAllowList {
   /** Files whose problems were already logged, so a bad file is reported once, not every rescan. */
   private reported = new Set<string>();
 
+  /** @throws RangeError when `refreshMs` is not a repeating timer's delay (1 ms to 2^31 − 1 ms) */
   constructor(options: BoxAllowListOptions) {
+    timerDelay(options.refreshMs, 'key_refresh', 1);
     this.options = options;
     this.logger = options.logger;
   }

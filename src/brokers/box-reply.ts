@@ -1,9 +1,10 @@
 import { SAMPLE_MAX, SAMPLE_MIN, SAMPLE_PERIOD_MS } from '../protocol/box-adc.js';
+import { boxIdProblem } from '../protocol/box-id.js';
 import type { DataMessage, RequestDataMessage } from '../protocol/messages.js';
 import { waveformFilename, type BoxEventDoc } from '../protocol/documents.js';
 
 /** Why a box reply is refused instead of stored. Stable: these are metric labels. */
-export type BoxReplyRefusal = 'empty-reply' | 'box-id-mismatch' | 'sample-out-of-range' | 'invalid-timestamp';
+export type BoxReplyRefusal = 'empty-reply' | 'box-id-mismatch' | 'sample-out-of-range' | 'invalid-timestamp' | 'invalid-box-id';
 
 /** A reply ready for `Store.recordBoxReply`: the `box_events` document and the waveform bytes. */
 export interface ConvertedBoxReply {
@@ -31,6 +32,8 @@ export type BoxReplyConversion =
  * - `window_timestamps_ms`: `time` of every cycle in order.
  * - waveform: every sample as int16 little-endian; a sample outside int16 refuses the reply
  *   rather than storing wrapped values.
+ * - A header `boxId` or `DataMessage.id` that is not a box id (0 to 2^31 − 1) refuses the reply
+ *   as `invalid-box-id`.
  * - A reply with no cycles at all is refused as `empty-reply` (nothing is stored, as the original).
  *
  * @param header - the decoded RESP header (`sequenceNumber` = event id)
@@ -39,6 +42,11 @@ export type BoxReplyConversion =
  */
 export function convertBoxReply(header: RequestDataMessage, data: readonly DataMessage[], location?: unknown): BoxReplyConversion {
   const ids = new Set(data.map((message) => message.id));
+  // Before the agreement check: an id that names no box must not become a box_events row.
+  for (const id of header.boxId === undefined ? ids : [header.boxId, ...ids]) {
+    const problem = boxIdProblem(id);
+    if (problem) return { ok: false, reason: 'invalid-box-id', detail: problem };
+  }
   if (header.boxId !== undefined) {
     const other = [...ids].find((id) => id !== header.boxId);
     if (other !== undefined) {

@@ -4,6 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { readCertificate } from '../security/curve-certificate.js';
+import { secretFileModeProblem } from '../security/secret-file-mode.js';
 import { ZapAuthenticator } from '../security/zap-authenticator.js';
 import { StoreBoxDirectory } from '../stores/box-directory.js';
 import type { Store } from '../stores/store.js';
@@ -61,6 +62,11 @@ export async function startBrokerAuthentication(options: BrokerAuthenticationOpt
     });
   }
   logger.info('server public key', { publicKey: certificate.publicKey });
+  // Loaded anyway (refusing would take the brokers down over a chmod), but loudly and visibly.
+  const exposed = options.metrics.gauge('makai_secret_certificate_exposed', 'Whether the server secret certificate is readable by group or others (1) or only its owner (0)');
+  const modeProblem = await secretFileModeProblem(options.serverCertFile);
+  exposed.set(modeProblem ? 1 : 0);
+  if (modeProblem) logger.warn(`SECRET CERTIFICATE EXPOSED: the server secret certificate is ${modeProblem}`, { file: options.serverCertFile });
   const registry = options.store
     ? new StoreBoxDirectory({ store: options.store, refreshMs: options.keyRefreshMs, scheduler: options.scheduler, logger })
     : undefined;

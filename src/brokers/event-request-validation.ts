@@ -1,3 +1,4 @@
+import { boxIdProblem } from '../protocol/box-id.js';
 import type { RequestEventMessage } from '../protocol/messages.js';
 
 /** Why a decoded `RequestEventMessage` is refused. Stable: these are metric labels. */
@@ -9,12 +10,9 @@ export interface EventRequestProblem {
   readonly detail: string;
 }
 
-const INT32_MIN = -2_147_483_648;
-const INT32_MAX = 2_147_483_647;
-
 /**
  * Checks a decoded event request before it consumes an event number: timestamps are whole
- * non-negative ms, `end ≥ start`, and the window is no longer than `maxWindowMs` (boxes keep
+ * non-negative ms, `end ≥ start`, box ids are ids (0 to 2^31 − 1), and the window is no longer than `maxWindowMs` (boxes keep
  * 10 minutes; a longer window cannot be served and a huge one floods the store, spec §9 item 15).
  *
  * ```
@@ -42,9 +40,9 @@ export function validateEventRequest(request: RequestEventMessage, maxWindowMs: 
     return { reason: 'window-too-long', detail: `window of ${end - start} ms exceeds the maximum of ${maxWindowMs} ms` };
   }
   for (const id of request.boxIds) {
-    if (!Number.isInteger(id) || id < INT32_MIN || id > INT32_MAX) {
-      return { reason: 'invalid-box-id', detail: `box id ${id} is not an int32` };
-    }
+    // A negative int32 names no box; it would become a `boxes_triggered` entry like "-5".
+    const problem = boxIdProblem(id);
+    if (problem) return { reason: 'invalid-box-id', detail: problem };
   }
   return undefined;
 }

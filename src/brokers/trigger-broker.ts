@@ -10,6 +10,8 @@ import type { Store } from '../stores/store.js';
 import { BROKER_ZAP_DOMAIN, startBrokerAuthentication, type BrokerAuthentication } from './broker-authentication.js';
 import type { BoxAllowList } from './box-allow-list.js';
 import { zmqMessages } from '../sources/zmq-messages.js';
+import { countHandshakeFailures, type HandshakeFailureCounter } from '../security/handshake-failures.js';
+import { warnIfWildcardBackend } from './wildcard-endpoint.js';
 
 /** The settings the triggering broker runs with (the parsed `triggering_broker_config.json`). */
 export interface TriggerBrokerSettings {
@@ -24,6 +26,8 @@ export interface TriggerBrokerSettings {
   readonly key_refresh: number;
   /** Largest accepted inbound message from a box, bytes (ZeroMQ disconnects a peer sending more). Default 1 MiB. */
   readonly max_frame_bytes?: number;
+  /** Count failed CURVE handshakes by kind from a socket monitor (see countHandshakeFailures). Default true. */
+  readonly count_handshake_failures?: boolean;
 }
 
 export interface TriggerBrokerDeps {
@@ -72,11 +76,14 @@ export class TriggerBroker {
   private readonly rejected: Observer<Rejection>;
   private readonly messages;
   private readonly subscriptions;
+  private readonly dropped;
   private readonly context = new zmq.Context();
   private auth: BrokerAuthentication | undefined;
   private xsub: zmq.XSubscriber | undefined;
   private xpub: zmq.XPublisher | undefined;
   private loops: Promise<void>[] = [];
+  /** The handshake-failure counter of the bound box-facing socket, released before it closes. */
+  private readonly monitors: { readonly counter: HandshakeFailureCounter; readonly endpoint: string }[] = [];
   private bound: TriggerBrokerEndpoints | undefined;
   private closing = false;
 
@@ -90,6 +97,11 @@ export class TriggerBroker {
       'makai_trigger_broker_messages_total',
       'Messages through the triggering broker: in = received from boxes, out = handed to the backend XPUB',
       ['direction'],
+    );
+    this.dropped = deps.metrics.counter(
+      'makai_trigger_broker_dropped_total',
+      'Messages from boxes not handed to the backend XPUB, by reason (backend-hwm: a subscriber queue was full)',
+      ['reason'],
     );
     this.subscriptions = deps.metrics.counter(
       'makai_trigger_broker_subscriptions_total',
@@ -120,6 +132,11 @@ export class TriggerBroker {
     try {
       const xpub = new zmq.XPublisher({ context: this.context });
       this.xpub = xpub;
+      // Drops are ours to make and count (forwardData), not libzmq's to make silently: with
+      // noDrop a full subscriber queue makes send fail instead, and sendTimeout 0 makes it fail
+      // at once rather than stall every other subscriber and the boxes behind it.
+      xpub.noDrop = true;
+      xpub.sendTimeout = 0;
       configureSocket(xpub, { endpoint: settings.backend, bind: true });
       const backend = await attachSocket(xpub, { endpoint: settings.backend, bind: true });
 
@@ -132,10 +149,16 @@ export class TriggerBroker {
         zapDomain: BROKER_ZAP_DOMAIN,
       } as const;
       configureSocket(xsub, boxSide);
+      const counter =
+        settings.count_handshake_failures !== false
+          ? countHandshakeFailures(xsub, { socket: 'interface', metrics: this.deps.metrics, logger, scheduler: this.scheduler })
+          : undefined;
       xsub.maxMessageSize = settings.max_frame_bytes ?? DEFAULT_MAX_FRAME_BYTES;
       const boxes = await attachSocket(xsub, boxSide);
+      if (counter) this.monitors.push({ counter, endpoint: boxes });
 
       this.bound = { interface: boxes, backend };
+      warnIfWildcardBackend(logger, 'backend', backend);
       this.loops = [this.forwardData(xsub, xpub), this.forwardSubscriptions(xpub, xsub)];
       logger.info('triggering broker started', { interface: boxes, backend, whiteList: settings.white_list });
     } catch (error) {
@@ -163,18 +186,31 @@ export class TriggerBroker {
     // ZAP handler first: libzmq 4.3.5 can abort when a CURVE server socket closes while its ZAP
     // pipe is torn down (see ZapAuthenticator). Meanwhile new handshakes are refused, not let in.
     await this.auth?.close();
+    // Without a counter, exactly the shutdown sequence the ZAP race above was settled with.
+    if (this.monitors.length > 0) await Promise.all(this.monitors.map((m) => m.counter.release(m.endpoint)));
     if (this.xsub) closeSocket(this.xsub);
     if (this.xpub) closeSocket(this.xpub);
+    if (this.monitors.length > 0) await Promise.all(this.monitors.map((m) => m.counter.dispose()));
     await Promise.all(this.loops);
     this.logger.info('triggering broker stopped');
   }
 
-  /** Box → backend: every message unchanged. The XPUB drops for slow subscribers at its HWM, as the original. */
+  /**
+   * Box → backend: every message unchanged. When a subscriber's queue is full (its high-water
+   * mark) the message is dropped, as the original did, but here counted
+   * (`makai_trigger_broker_dropped_total{reason="backend-hwm"}`) instead of vanishing in libzmq.
+   */
   private async forwardData(xsub: zmq.XSubscriber, xpub: zmq.XPublisher): Promise<void> {
     try {
       for await (const frames of zmqMessages(xsub)) {
         this.messages.inc({ direction: 'in' });
-        await xpub.send(frames);
+        try {
+          await xpub.send(frames);
+        } catch (error) {
+          if (!isWouldBlock(error)) throw error;
+          this.dropped.inc({ reason: 'backend-hwm' });
+          continue;
+        }
         this.messages.inc({ direction: 'out' });
       }
     } catch (error) {
@@ -205,4 +241,9 @@ export class TriggerBroker {
       if (!this.closing) this.logger.error('backend → box subscription forwarding stopped', { error: describeError(error) });
     }
   }
+}
+
+/** zeromq.js's rejection of a send that would block (EAGAIN under sendTimeout 0). */
+function isWouldBlock(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EAGAIN';
 }

@@ -15,6 +15,7 @@ import { ensureBoxKeyPairs } from '../simulator/box-key-pairs.js';
 import { startNetworkedFleet, type NetworkedFleet } from '../simulator/networked-fleet.js';
 import type { Scenario } from '../simulator/scenario.js';
 import { SimulatedFleet } from '../simulator/simulated-fleet.js';
+import { DEFAULT_CALIBRATION } from '../protocol/box-adc.js';
 import { openStore } from '../stores/open-store.js';
 import type { Store } from '../stores/store.js';
 import { topologyOptionsOf } from '../topologies/opq-triggering-options.js';
@@ -63,9 +64,11 @@ export interface LocalDeployment {
   readonly endpoints: Readonly<Record<'interface' | 'backend' | 'box_pub' | 'box_pull' | 'backend_pull' | 'backend_pub', string>>;
   status(): Promise<DeploymentStatus>;
   /**
-   * Stops the boxes, flushes the triggering service (open trend windows, measurement batches),
-   * waits up to `replyGraceMs` for box replies to events still in flight, then closes the
-   * brokers and the store.
+   * Stops in the order that keeps every requested waveform: the boxes stop publishing (they
+   * still answer requests), the triggering service is flushed (open trend windows, measurement
+   * batches, and the event requests of anomalies still open), the acquisition broker handles
+   * those requests, and the boxes' replies are awaited (up to `replyGraceMs`); only then do the
+   * boxes disconnect and the brokers and the store close.
    */
   stop(replyGraceMs?: number): Promise<void>;
 }
@@ -96,6 +99,8 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
   }
   const serverPublicKey = (await readCertificate(server.secretFile)).publicKey;
   const boxIds = Array.from({ length: options.boxes }, (_, i) => i + 1);
+  /** Counts per volt of the simulated boxes, written to the registry as their calibration_constant. */
+  const calibration = DEFAULT_CALIBRATION;
   const { keys } = await ensureBoxKeyPairs(curveDir, boxIds);
   const clientCerts = join(curveDir, 'public_keys');
 
@@ -103,7 +108,8 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
   const opened: { close(): Promise<void> }[] = [];
   try {
     for (const id of boxIds) {
-      await store.upsertBox({ box_id: String(id), location: 'simulated', public_key: keys.get(id)!.publicKey });
+      // calibration_constant as OPQ View keeps it: OPQ Mauka's acquire_data reads it per box.
+      await store.upsertBox({ box_id: String(id), location: 'simulated', public_key: keys.get(id)!.publicKey, calibration_constant: calibration });
     }
     const host = options.listen ?? '127.0.0.1';
     const endpoint = (name: keyof typeof ORIGINAL_PORTS) => `tcp://${host}:${options.ports === 'random' ? '*' : ORIGINAL_PORTS[name]}`;
@@ -131,9 +137,11 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       { logger, metrics, store },
     );
     const replies = new Map<number, string[]>();
+    let requestsHandled = 0;
     const lastPong = new Map<string, number>();
     const activity: Subscription = acquisitionBroker.activity.subscribe((event) => {
       if (event.kind === 'pong' && event.outcome === 'recorded') lastPong.set(event.boxId, Date.now());
+      if (event.kind === 'request') requestsHandled++;
       if (event.kind === 'request' && event.outcome === 'accepted' && event.eventId !== undefined) replies.set(event.eventId, []);
       if (event.kind === 'reply' && event.outcome === 'stored' && event.eventId !== undefined && event.boxId !== undefined) {
         replies.get(event.eventId)?.push(event.boxId);
@@ -167,6 +175,7 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       const simulated = new SimulatedFleet({
         boxes: boxIds,
         seed: options.seed ?? 1,
+        calibration,
         ...(options.scenario ? { scenario: options.scenario } : {}),
         scheduler: asyncScheduler,
       });
@@ -200,14 +209,22 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       },
       stop: (replyGraceMs = 3000) =>
         (stopping ??= (async () => {
-          await fleet?.stop();
+          // The boxes stop publishing but stay connected: the service's last event requests
+          // (anomalies still open at the flush) need them to answer the READs. Stopping the
+          // fleet first lost the last event's waveforms (issue 14).
+          fleet?.stopPublishing();
           // What the broker has forwarded may still be on its way to the service: let it arrive
           // before the service stops reading, or the last message of each box is lost.
           const forwarded = () => metrics.value('makai_trigger_broker_messages_total', { direction: 'out' });
           const received = () => metrics.value('makai_zmq_messages_received_total', { endpoint: settings.zmq_trigger_endpoint });
           await waitFor(async () => (await received()) >= (await forwarded()), SETTLE_MS);
           await service.stop();
+          // The requests the flush sent are on their way to the broker: wait until it has handled
+          // each one, then for the replies to every READ.
+          const requested = () => metrics.value('makai_zmq_messages_sent_total', { endpoint: settings.zmq_acquisition_endpoint });
+          await waitFor(async () => requestsHandled >= (await requested()), SETTLE_MS);
           await waitFor(() => [...replies.values()].every((boxes) => boxes.length >= boxIds.length), replyGraceMs);
+          await fleet?.stop();
           activity.unsubscribe();
           await acquisitionBroker.close();
           await triggerBroker.close();

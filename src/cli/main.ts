@@ -83,21 +83,45 @@ function reportUnhandledRxjsErrors(): void {
   };
 }
 
-function processIo(): CliIo {
+/** The process's io, and `release()` to give SIGINT/SIGTERM back their default (exit) once the command is done. */
+function processIo(): CliIo & { release(): void } {
   // `makai events export … | head` closes stdout early: that ends the output, it is not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
   });
+  const handlers: [NodeJS.Signals, () => void][] = [];
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const handler = (): void => resolve(signal);
+      handlers.push([signal, handler]);
+      process.once(signal, handler);
+    }
   });
   return {
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
     stopRequested,
+    release: () => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    },
   };
+}
+
+/** How long a finished command may leave the process alive before it is ended anyway. */
+const EXIT_GRACE_MS = 2000;
+
+/**
+ * Every command closes what it opened, so the process ends when `main` returns. Should a bug
+ * leave a handle open (a timer, a socket), a finished command, above all one that failed on
+ * a config error, must still end the process rather than live on with nothing to do: after a
+ * grace period (an unref'd timer, so it never delays a clean exit) say so and exit.
+ */
+function exitEvenIfSomethingIsLeftOpen(): void {
+  setTimeout(() => {
+    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'the command finished but something was left open; exiting anyway', exitCode: process.exitCode }) + '\n');
+    process.exit();
+  }, EXIT_GRACE_MS).unref();
 }
 
 /** True when this file is the program (also through the `node_modules/.bin/makai` symlink), false when imported. */
@@ -113,5 +137,8 @@ function invokedDirectly(): boolean {
 
 if (invokedDirectly()) {
   reportUnhandledRxjsErrors();
-  process.exitCode = await main(process.argv.slice(2), processIo());
+  const io = processIo();
+  process.exitCode = await main(process.argv.slice(2), io);
+  io.release();
+  exitEvenIfSomethingIsLeftOpen();
 }

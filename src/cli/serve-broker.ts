@@ -24,26 +24,32 @@ export interface ServeBrokerOptions<B extends { start(): Promise<void>; close():
  * The life of a broker process: observability (dead letters, health, optional endpoint) first,
  * then the broker, until SIGINT/SIGTERM; then the broker, observability and store close in that
  * order, so the last dead letters and box status are still written.
+ *
+ * Whatever fails on the way up (an endpoint that cannot be bound, a certificate that cannot be
+ * read, a setting the broker refuses) closes what was already opened and is rethrown, so the
+ * process exits with the error instead of living on with nothing to do.
  */
 export async function serveBroker<B extends { start(): Promise<void>; close(): Promise<void> }>(options: ServeBrokerOptions<B>): Promise<number> {
   const { logger, metrics, store } = options;
-  const observability = await startServiceObservability({
-    service: options.service,
-    metrics,
-    logger,
-    ...(store ? { store } : {}),
-    ...(options.metricsAddress ? { address: options.metricsAddress } : {}),
-  });
-  if (observability.url) logger.info('metrics and health endpoint', { url: observability.url });
-  const rejected = deadLetterLog({ logger: logger.child({ component: 'dead-letters' }), metrics, scheduler: asyncScheduler, keep: observability.keep });
-  const broker = options.create(rejected, observability);
+  let observability: ServiceObservability | undefined;
+  let broker: B | undefined;
   try {
+    observability = await startServiceObservability({
+      service: options.service,
+      metrics,
+      logger,
+      ...(store ? { store } : {}),
+      ...(options.metricsAddress ? { address: options.metricsAddress } : {}),
+    });
+    if (observability.url) logger.info('metrics and health endpoint', { url: observability.url });
+    const rejected = deadLetterLog({ logger: logger.child({ component: 'dead-letters' }), metrics, scheduler: asyncScheduler, keep: observability.keep });
+    broker = options.create(rejected, observability);
     await broker.start();
     const signal = await options.io.stopRequested;
     logger.info('stop requested', { signal });
   } finally {
-    await broker.close();
-    await observability.close();
+    await broker?.close();
+    await observability?.close();
     await store?.close();
   }
   return 0;

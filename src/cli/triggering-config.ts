@@ -2,7 +2,7 @@ import { storeFieldsOf } from '../config/makai-settings.js';
 import { chooseStore, type StoreChoice } from '../config/store-choice.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { parseListenAddress } from '../observability/http-endpoint.js';
+import { parseListenAddress } from '../config/listen-address.js';
 import { checkStoreUri } from '../stores/open-store.js';
 import { loadTopology, type LoadedTopology } from './load-topology.js';
 

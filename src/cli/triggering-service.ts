@@ -2,6 +2,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { StoreOrigin } from '../config/store-choice.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
+import { consoleRoutes } from '../console/console-routes.js';
 import { BoxLiveness } from '../observability/box-liveness.js';
 import { createHealthCheck, type HealthReport } from '../observability/health.js';
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-endpoint.js';
@@ -80,8 +81,10 @@ export async function startTriggeringService(options: TriggeringServiceOptions):
     const address = options.observabilityAddress ?? loaded.settings.metrics_address;
     let server: ObservabilityServer | undefined;
     if (address !== undefined) {
-      server = await startObservabilityServer({ address, metrics, health, logger: logger.child({ component: 'observability' }) });
-      closers.push(() => server?.close());
+      // The web console shares the endpoint: read-only pages over the same store.
+      const webConsole = consoleRoutes({ store, health, scheduler, logger: logger.child({ component: 'console' }) });
+      server = await startObservabilityServer({ address, metrics, health, logger: logger.child({ component: 'observability' }), routes: webConsole.handle });
+      closers.push(() => server?.close(), () => webConsole.close());
     }
     const boxes = new StoreBoxDirectory({ store, refreshMs: loaded.settings.box_registry_refresh, scheduler, logger });
     await boxes.start();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { parseListenAddress } from './listen-address.js';
 import type { StoreField } from './store-choice.js';
-import { durationField, endpointField, positiveInt } from './zod-fields.js';
+import { duration, endpointField, portField, wholeNumber } from './zod-fields.js';
 
 /**
  * The triggering service's settings: the original `makai.json` (spec §5.1) with documented
@@ -20,16 +21,16 @@ export const pluginIsolationSchema = z.union([
   z
     .object({
       mode: z.enum(['in-process', 'worker']).default('in-process'),
-      /** Most measurements waiting for the plugin; beyond it the oldest is dropped and counted. Default 1000. */
-      maxQueue: positiveInt.optional(),
-      /** After the input completes, how long the plugin may take to finish before it is cut off. Default 5 s. */
-      drainTimeoutMs: durationField.optional(),
-      /** First restart delay after a failure (doubling per consecutive failure). Default 1 s. */
-      initialBackoffMs: durationField.optional(),
-      /** Longest restart delay. Default 60 s. */
-      maxBackoffMs: durationField.optional(),
-      /** `worker` only: measurements handed to the worker that it has not finished yet. Default 64. */
-      maxInFlight: positiveInt.optional(),
+      /** Most measurements waiting for the plugin; beyond it the oldest is dropped and counted. Default 1000; 1 to 1 000 000. */
+      maxQueue: wholeNumber({ min: 1, max: 1_000_000 }).optional(),
+      /** After the input completes, how long the plugin may take to finish before it is cut off. Default 5 s; 0 to 10 min. */
+      drainTimeoutMs: duration({ min: 0, max: '10m' }).optional(),
+      /** First restart delay after a failure (doubling per consecutive failure). Default 1 s; 1 ms to 1 h (0 would restart a failing plugin in a tight loop). */
+      initialBackoffMs: duration({ min: '1ms', max: '1h' }).optional(),
+      /** Longest restart delay. Default 60 s; 1 ms to 1 day. */
+      maxBackoffMs: duration({ min: '1ms', max: '1d' }).optional(),
+      /** `worker` only: measurements handed to the worker that it has not finished yet. Default 64; 1 to 10 000. */
+      maxInFlight: wholeNumber({ min: 1, max: 10_000 }).optional(),
     })
     .strict(),
 ]);
@@ -68,28 +69,31 @@ export const makaiSettingsSchema = z
     zmq_acquisition_endpoint: endpointField.default('tcp://127.0.0.1:9884'),
     /** MongoDB host; with `mongo_port` selects the MongoDB store when `store` is not given. */
     mongo_host: z.string().min(1).optional(),
-    mongo_port: z.number().int().min(1).max(65535).optional(),
-    /** Measurement TTL in seconds (24 h). */
-    mongo_measurement_expiration_seconds: positiveInt.default(86_400),
-    /** Trend window length in seconds. */
-    mongo_trends_update_interval_seconds: positiveInt.default(60),
-    /** How long requested intervals are remembered for de-duplication, ms. */
-    event_request_expiration_window_ms: positiveInt.default(1_800_000),
+    mongo_port: portField.optional(),
+    /**
+     * Measurement TTL in seconds (24 h); 1 s to 10 years (3650 days). Unbounded, `1e300` made
+     * every `expireAt` an invalid date and every measurement was dropped.
+     */
+    mongo_measurement_expiration_seconds: wholeNumber({ min: 1, max: 315_360_000 }).default(86_400),
+    /** Trend window length in seconds (60); 1 s to 1 day. */
+    mongo_trends_update_interval_seconds: wholeNumber({ min: 1, max: 86_400 }).default(60),
+    /** How long requested intervals are remembered for de-duplication, ms (30 min); 1 ms to 1 day. */
+    event_request_expiration_window_ms: duration({ min: '1ms', max: '1d' }).default(1_800_000),
     plugins: z.array(pluginEntrySchema).default([]),
 
     // --- ours -------------------------------------------------------------------------
     /** Store URI: `sqlite:<file>` (embedded default) or `mongodb://…`. Overrides mongo_host/mongo_port. */
     store: z.string().min(1).optional(),
-    /** Largest measurement batch written at once. */
-    measurement_batch_size: positiveInt.default(1000),
-    /** Longest a measurement waits before its batch is written. */
-    measurement_flush: durationField.default('1s'),
-    /** How long after its last message a silent box's open trend window is closed, beyond the window end. */
-    trend_grace: durationField.default('5s'),
-    /** A box timestamp further ahead of that box's clock is held as a possible outlier (trends). */
-    trend_max_time_jump: durationField.optional(),
-    /** How many agreeing messages make a box's time jump or step back a clock change (trends). */
-    trend_clock_change_after: z.number().int().min(2).max(1000).optional(),
+    /** Largest measurement batch written at once (1000); 1 to 100 000. */
+    measurement_batch_size: wholeNumber({ min: 1, max: 100_000 }).default(1000),
+    /** Longest a measurement waits before its batch is written (1 s); 1 ms to 1 h. */
+    measurement_flush: duration({ min: '1ms', max: '1h' }).default('1s'),
+    /** How long after its last message a silent box's open trend window is closed, beyond the window end (5 s); 0 to 1 day. */
+    trend_grace: duration({ min: 0, max: '1d' }).default('5s'),
+    /** A box timestamp further ahead of that box's clock is held as a possible outlier (trends; 1 min); 1 ms to 1 day. */
+    trend_max_time_jump: duration({ min: '1ms', max: '1d' }).optional(),
+    /** How many agreeing messages make a box's time jump or step back a clock change (trends; 5); 2 to 1000. */
+    trend_clock_change_after: wholeNumber({ min: 2, max: 1000 }).optional(),
     /** Plausible ranges of measurements, `[min, max]`; outside is refused as `implausible`. Defaults fit 50 and 60 Hz grids. */
     plausibility: z
       .object({
@@ -99,10 +103,20 @@ export const makaiSettingsSchema = z
       })
       .strict()
       .optional(),
-    /** How often the box registry (locations, keys) is re-read from the store. */
-    box_registry_refresh: durationField.default('30s'),
-    /** `host:port` for the Prometheus metrics and health endpoint; off when absent. */
-    metrics_address: z.string().optional(),
+    /** How often the box registry (locations, keys) is re-read from the store (30 s); 100 ms to 1 day. */
+    box_registry_refresh: duration({ min: '100ms', max: '1d' }).default('30s'),
+    /** `host:port` for the Prometheus metrics and health endpoint (port 0–65535, 0 for a free one); off when absent. */
+    metrics_address: z
+      .string()
+      .superRefine((address, ctx) => {
+        // Checked here too, so a bad address is refused before the store is opened.
+        try {
+          parseListenAddress(address);
+        } catch (error) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message.replace(/^metrics_address: /, '') });
+        }
+      })
+      .optional(),
   })
   .strict();
 

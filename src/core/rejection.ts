@@ -1,6 +1,16 @@
 import type { DecodeError, DecodeFailure } from './errors.js';
 
 /**
+ * A refusal by policy rather than by the bytes: the input was well-formed, but admitting it
+ * would let one client flood the system (issue 14, acquisition broker admission control).
+ * `merged` is not lost: the input was folded into an equivalent one already in hand.
+ */
+export type PolicyRefusal = 'merged' | 'rate-limited' | 'too-many-outstanding';
+
+/** Every reason a {@link Rejection} can carry: a decode failure, or a policy refusal. */
+export type RejectionReason = DecodeFailure | PolicyRefusal;
+
+/**
  * One refused input: a frame (or multipart message) that a socket or a stage would not accept.
  * Rejections are values, not errors: they go to a `rejected` observer (the dead-letter log), are
  * counted by `source` and `reason`, and the stream that refused them carries on.
@@ -9,11 +19,11 @@ export interface Rejection {
   /** Socket or stage that refused the input, e.g. `trigger`. A metrics label. */
   readonly source: string;
   /**
-   * Stable reason, a metrics label (the {@link DecodeError.reason} it came from), e.g.
-   * `truncated`, `implausible` (a measurement outside the plausibility bounds) or
-   * `invalid-box-id`.
+   * Stable reason, a metrics label: the {@link DecodeError.reason} it came from (`truncated`,
+   * `implausible` for a measurement outside the plausibility bounds, `invalid-box-id`, …) or a
+   * {@link PolicyRefusal} of the brokers' admission control.
    */
-  readonly reason: DecodeFailure;
+  readonly reason: RejectionReason;
   /** Human-readable explanation, e.g. `TriggerMessage.rms: missing required field`. */
   readonly detail: string;
   /** Lower-case hex of the first ≤ {@link PREVIEW_BYTES} bytes of the offending frame. */

@@ -2,7 +2,7 @@ import { Observable, concat, defer, ignoreElements, tap } from 'rxjs';
 import { z } from 'zod';
 import { defineSink } from './component.js';
 import { checkOptions } from '../config/check-options.js';
-import { durationField } from '../config/zod-fields.js';
+import { duration } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';
 import { persistBoxLiveness } from '../observability/box-liveness-persister.js';
 import type { TriggerMessage } from '../protocol/messages.js';
@@ -12,7 +12,7 @@ export interface BoxLivenessOptions {
   readonly persistEvery?: DurationInput;
 }
 
-const optionsSchema = z.object({ persistEvery: durationField.default('10s') }).strict();
+const optionsSchema = z.object({ persistEvery: duration({ min: 0, max: '1h' }).default('10s') }).strict();
 
 /**
  * Per-box last seen from the decoded measurements (box id, box time, receipt time from the

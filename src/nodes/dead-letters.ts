@@ -2,7 +2,7 @@ import { Observable, concat, defer, ignoreElements, tap } from 'rxjs';
 import { z } from 'zod';
 import { defineSink } from './component.js';
 import { checkOptions } from '../config/check-options.js';
-import { durationField, positiveInt } from '../config/zod-fields.js';
+import { duration, wholeNumber } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';
 import type { Rejection } from '../core/rejection.js';
 import { deadLetterLog } from '../sinks/dead-letter-log.js';
@@ -19,9 +19,9 @@ export interface DeadLettersOptions {
 
 const optionsSchema = z
   .object({
-    capacity: positiveInt.max(1_000_000).default(1000),
-    flush: durationField.refine((ms) => ms > 0, 'must be longer than 0 ms').default('1s'),
-    logsPerMinute: z.number().int().min(0).max(10_000).default(10),
+    capacity: wholeNumber({ min: 1, max: 1_000_000 }).default(1000),
+    flush: duration({ min: '1ms', max: '1h' }).default('1s'),
+    logsPerMinute: wholeNumber({ min: 0, max: 10_000 }).default(10),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineStage } from './component.js';
 import { checkOptions } from '../config/check-options.js';
-import { durationField, positiveInt } from '../config/zod-fields.js';
+import { retention, wholeNumber } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';
 import type { Rejection } from '../core/rejection.js';
 import { decodeTrigger } from '../operators/decode-trigger.js';
@@ -22,8 +22,8 @@ const range = z.tuple([z.number(), z.number()]);
 
 const optionsSchema = z
   .object({
-    maxFrameBytes: positiveInt.max(1 << 20).optional(),
-    maxClockSkew: durationField.optional(),
+    maxFrameBytes: wholeNumber({ min: 16, max: 1 << 20 }).optional(),
+    maxClockSkew: retention({ min: '1s', max: '3650d' }).optional(),
     plausibility: z
       .object({ frequencyHz: range.optional(), rmsVolts: range.optional(), thdRatio: range.optional() })
       .strict()

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineStage } from './component.js';
 import { checkOptions } from '../config/check-options.js';
-import { durationField } from '../config/zod-fields.js';
+import { duration } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';
 import type { Rejection } from '../core/rejection.js';
 import { dedupeRequests } from '../operators/dedupe-requests.js';
@@ -13,7 +13,7 @@ export interface DedupeOptions {
 }
 
 const optionsSchema = z
-  .object({ expiration: durationField.refine((ms) => ms > 0, 'must be longer than 0 ms').default('30m') })
+  .object({ expiration: duration({ min: '1ms', max: '7d' }).default('30m') })
   .strict();
 
 /**

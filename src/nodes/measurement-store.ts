@@ -2,7 +2,7 @@ import { Observable, finalize, type Subscription } from 'rxjs';
 import { z } from 'zod';
 import { defineSink } from './component.js';
 import { checkOptions } from '../config/check-options.js';
-import { durationField, positiveInt } from '../config/zod-fields.js';
+import { duration, retention, wholeNumber } from '../config/zod-fields.js';
 import { describeError } from '../core/errors.js';
 import type { DurationInput } from '../core/duration.js';
 import { batchByCountOrTime } from '../operators/batch-by-count-or-time.js';
@@ -25,11 +25,11 @@ export interface MeasurementStoreOptions {
 
 const optionsSchema = z
   .object({
-    ttl: durationField.refine((ms) => ms >= 1000, 'must be at least 1 s').default('24h'),
-    batchSize: positiveInt.max(100_000).default(1000),
-    flush: durationField.refine((ms) => ms > 0, 'must be longer than 0 ms').default('1s'),
-    maxQueued: positiveInt.default(1_000_000),
-    expirySweep: durationField.default('1m'),
+    ttl: retention({ min: '1s', max: '3650d' }).default('24h'),
+    batchSize: wholeNumber({ min: 1, max: 100_000 }).default(1000),
+    flush: duration({ min: '1ms', max: '1h' }).default('1s'),
+    maxQueued: wholeNumber({ min: 1, max: 100_000_000 }).default(1_000_000),
+    expirySweep: duration({ min: 0, max: '1d' }).default('1m'),
   })
   .strict();
 

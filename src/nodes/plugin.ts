@@ -16,7 +16,7 @@ import { asyncScheduler } from 'rxjs';
 /**
  * A plugin entry, as in the original `makai.json`: `path` (a JS/TS module, relative to the
  * topology or config file; an original `lib*_plugin.so` maps to a built-in), or `plugin` (a
- * built-in: `threshold`, `print`), an optional instance `name` and `isolation`; every other
+ * built-in: `threshold`, `napali`, `print`), an optional instance `name` and `isolation`; every other
  * field is the plugin's own setting, checked by the plugin.
  */
 export type PluginOptions = PluginSettings & {

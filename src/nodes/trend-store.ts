@@ -2,7 +2,7 @@ import { map } from 'rxjs';
 import { z } from 'zod';
 import { defineSink } from './component.js';
 import { checkOptions } from '../config/check-options.js';
-import { durationField, positiveInt } from '../config/zod-fields.js';
+import { duration, wholeNumber } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';
 import { batchByCountOrTime } from '../operators/batch-by-count-or-time.js';
 import { toTrendDoc, UNKNOWN_LOCATION } from '../operators/to-trend-doc.js';
@@ -18,8 +18,8 @@ export interface TrendStoreOptions {
 
 const optionsSchema = z
   .object({
-    batchSize: positiveInt.max(100_000).default(500),
-    flush: durationField.refine((ms) => ms > 0, 'must be longer than 0 ms').default('1s'),
+    batchSize: wholeNumber({ min: 1, max: 100_000 }).default(500),
+    flush: duration({ min: '1ms', max: '1h' }).default('1s'),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineStage } from './component.js';
 import { checkOptions } from '../config/check-options.js';
-import { durationField } from '../config/zod-fields.js';
+import { duration, wholeNumber } from '../config/zod-fields.js';
 import type { DurationInput } from '../core/duration.js';
 import type { Rejection } from '../core/rejection.js';
 import { trendWindow, type TrendWindow } from '../operators/trend-window.js';
@@ -21,10 +21,10 @@ export interface TrendsOptions {
 
 const optionsSchema = z
   .object({
-    window: durationField.refine((ms) => ms >= 1000, 'must be at least 1 s').default('1m'),
-    grace: durationField.default('5s'),
-    maxTimeJump: durationField.refine((ms) => ms > 0, 'must be longer than 0 ms').default(DEFAULT_MAX_TIME_JUMP_MS),
-    clockChangeAfter: z.number().int().min(2).max(1000).default(DEFAULT_CLOCK_CHANGE_AFTER),
+    window: duration({ min: '1s', max: '1d' }).default('1m'),
+    grace: duration({ min: 0, max: '1d' }).default('5s'),
+    maxTimeJump: duration({ min: '1ms', max: '1d' }).default(DEFAULT_MAX_TIME_JUMP_MS),
+    clockChangeAfter: wholeNumber({ min: 2, max: 1000 }).default(DEFAULT_CLOCK_CHANGE_AFTER),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+import { parseListenAddress } from '../config/listen-address.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, ConnectionError, describeError } from '../core/errors.js';
@@ -18,6 +19,8 @@ export interface ObservabilityServerOptions {
   readonly logger: Logger;
   /** Longest `/health` waits for `health()` (ms, default 5000). */
   readonly healthTimeoutMs?: number;
+  /** Other pages (the web console): asked first for every path but `/metrics` and `/health`; false lets it 404. */
+  readonly routes?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
 
 /** A running {@link startObservabilityServer}. */
@@ -58,6 +61,7 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
     if (path !== '/metrics' && path !== '/health') {
+      if (options.routes && (await options.routes(request, response))) return;
       send(response, 404, 'text/plain; charset=utf-8', 'not found: try /metrics or /health\n');
       return;
     }
@@ -102,24 +106,6 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
         server.closeAllConnections();
       })),
   };
-}
-
-/**
- * Parses a listen address: `host:port`, `[v6]:port`, `:port` or `port` (the last two on
- * 127.0.0.1).
- *
- * @throws ConfigError naming `metrics_address` for anything else.
- */
-export function parseListenAddress(address: string): { host: string; port: number } {
-  const text = address.trim();
-  const match = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):)?(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (!match || !(port >= 0 && port <= 65535)) {
-    throw new ConfigError(`"${address}" is not host:port (e.g. 127.0.0.1:9090, or a port alone for loopback)`, {
-      path: 'metrics_address',
-    });
-  }
-  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 
 function urlHost(host: string): string {

@@ -1,5 +1,6 @@
 import { asyncScheduler, Observable } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
+import { MAX_TIMER_MS } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 
 /** Options of {@link batchByCountOrTime}. */
@@ -45,7 +46,7 @@ export function batchByCountOrTime<T>(options: BatchByCountOrTimeOptions): Opera
   if (!Number.isSafeInteger(maxCount) || maxCount < 1) {
     throw new ConfigError(`must be a whole number >= 1, got ${maxCount}`, { path: 'maxCount' });
   }
-  if (!Number.isFinite(maxDelayMs) || maxDelayMs <= 0) {
+  if (!Number.isFinite(maxDelayMs) || maxDelayMs <= 0 || maxDelayMs > MAX_TIMER_MS) {
     throw new ConfigError(`must be a positive number of ms, got ${maxDelayMs}`, { path: 'maxDelayMs' });
   }
 

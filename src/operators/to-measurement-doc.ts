@@ -8,6 +8,12 @@ import type { MeasurementDoc } from '../protocol/documents.js';
 export const DEFAULT_MEASUREMENT_TTL_MS = 86_400_000;
 
 /**
+ * Longest TTL: 3650 days, the schema's `mongo_measurement_expiration_seconds` maximum. Beyond
+ * a few hundred thousand years `expireAt` is no valid Date and every document would be refused.
+ */
+export const MAX_MEASUREMENT_TTL_MS = 3650 * 86_400_000;
+
+/**
  * Builds the `measurements` document of one trigger message (spec §4.1).
  *
  * Fields are created in the original's order (box_id, timestamp_ms, voltage, frequency,
@@ -53,8 +59,8 @@ export interface ToMeasurementDocsOptions {
 export function toMeasurementDocs(options: ToMeasurementDocsOptions = {}): OperatorFunction<TriggerMessage, MeasurementDoc> {
   const ttlMs = options.ttlMs ?? DEFAULT_MEASUREMENT_TTL_MS;
   const scheduler = options.scheduler ?? asyncScheduler;
-  if (!Number.isFinite(ttlMs) || ttlMs < 0) {
-    throw new ConfigError(`must be a non-negative number of ms, got ${ttlMs}`, { path: 'ttlMs' });
+  if (!Number.isFinite(ttlMs) || ttlMs < 0 || ttlMs > MAX_MEASUREMENT_TTL_MS) {
+    throw new ConfigError(`must be from 0 to ${MAX_MEASUREMENT_TTL_MS} ms (3650 days), got ${ttlMs}`, { path: 'ttlMs' });
   }
   return function toMeasurementDocsOperatorFunction(source) {
     return source.pipe(map((message) => toMeasurementDoc(message, scheduler.now(), ttlMs)));

@@ -1,4 +1,5 @@
 import { Observable, Subject, Subscription, asyncScheduler, type SchedulerAction, type SchedulerLike } from 'rxjs';
+import { MAX_TIMER_MS } from '../core/duration.js';
 import { ConfigError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -117,6 +118,8 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
     ['drainTimeoutMs', drainTimeoutMs, 0],
   ] as const) {
     if (!Number.isFinite(value) || value < min) throw new ConfigError(`must be a number ≥ ${min}, got ${value}`, { path: field });
+    // A longer delay would reach a timer as 1 ms (Node's limit), restarting the plugin in a loop.
+    if (field !== 'maxQueue' && value > MAX_TIMER_MS) throw new ConfigError(`must be at most ${MAX_TIMER_MS} ms, got ${value}`, { path: field });
   }
   if (maxBackoffMs < initialBackoffMs) throw new ConfigError('must be ≥ initialBackoffMs', { path: 'maxBackoffMs' });
 

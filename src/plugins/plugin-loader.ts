@@ -44,6 +44,7 @@ export interface LoadedPlugin {
 const ORIGINAL_PLUGINS: Readonly<Record<string, string>> = {
   threshold: 'threshold',
   print: 'print',
+  napali: 'napali',
 };
 const NATIVE_LIBRARY = /\.(so|dylib|dll)(\.\d+)*$/i;
 const TYPESCRIPT = /\.[cm]?tsx?$/i;

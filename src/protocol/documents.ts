@@ -81,6 +81,18 @@ export interface BoxRecord {
   readonly location?: unknown;
   /** Z85 CURVE public key (40 chars); boxes with a key may connect to the brokers. */
   readonly public_key?: string;
+  /**
+   * ADC counts per volt of the box (spec §4.5: volts = counts / calibration_constant). OPQ View
+   * keeps it; OPQ Mauka's `acquire_data` reads it for every box of an event, so a registry
+   * entry without it fails there. `makai up` writes the simulator's value.
+   */
+  readonly calibration_constant?: number;
+}
+
+/** Why `value` cannot be a {@link BoxRecord.calibration_constant} (absent is fine), or `undefined`. */
+export function calibrationConstantProblem(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? undefined : `calibration_constant must be a positive number of counts per volt, got ${String(value)}`;
 }
 
 /** Liveness of a box, for the health endpoint (extra collection `box_status`). */

@@ -58,6 +58,12 @@ export interface NetworkedFleet {
   readonly connections: ReadonlyMap<number, BoxConnection>;
   /** A snapshot of the counters. */
   readonly stats: NetworkedFleetStats;
+  /**
+   * Stops publishing TriggerMessages (the fleet's clock), while every box keeps answering READ
+   * and PING requests from what it has recorded: a shutdown can then serve the requests that
+   * the last messages cause. Idempotent.
+   */
+  stopPublishing(): void;
   /** Stops the clock and closes every socket; resolves when the counts are final. Idempotent. */
   stop(): Promise<void>;
 }
@@ -128,6 +134,9 @@ export async function startNetworkedFleet(options: NetworkedFleetOptions): Promi
     connections,
     get stats() {
       return fleetStats([...connections.values()].map((c) => c.stats));
+    },
+    stopPublishing() {
+      clock.unsubscribe();
     },
     stop() {
       stopped ??= (async () => {

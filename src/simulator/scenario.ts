@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { formatPath, parseConfig } from '../config/load-json-config.js';
-import { durationField } from '../config/zod-fields.js';
+import { duration } from '../config/zod-fields.js';
 
 /**
  * A simulation scenario: the power-quality disturbances the simulated boxes will see, each at
@@ -108,11 +108,14 @@ const boxesField = z.union(
   expected('expected "all" or a list of box ids such as [1, 2]'),
 );
 
+/** Scenario times: a simulation of more than a week is not what a scenario is for. */
+const scenarioTime = duration({ min: 0, max: '7d' });
+
 const timing = {
-  at: durationField,
-  duration: durationField.optional(),
+  at: scenarioTime,
+  duration: scenarioTime.optional(),
   /** Alias of `duration`, as in the compact form `for=1s`. */
-  for: durationField.optional(),
+  for: scenarioTime.optional(),
   boxes: boxesField.default('all'),
 };
 

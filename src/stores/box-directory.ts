@@ -1,4 +1,5 @@
 import { type SchedulerLike, type Subscription } from 'rxjs';
+import { timerDelay } from '../core/duration.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { BoxRecord } from '../protocol/documents.js';
@@ -45,7 +46,9 @@ export class StoreBoxDirectory implements BoxDirectory {
   private closed = false;
   private readonly options: StoreBoxDirectoryOptions;
 
+  /** @throws RangeError when `refreshMs` is not a repeating timer's delay (1 ms to 2^31 − 1 ms) */
   constructor(options: StoreBoxDirectoryOptions) {
+    timerDelay(options.refreshMs, 'box registry refresh', 1);
     this.options = options;
   }
 

@@ -219,6 +219,7 @@ export function boxFromBson(doc: Document): BoxRecord {
     box_id: String(doc['box_id']),
     ...('location' in doc ? { location: doc['location'] } : {}),
     ...(typeof doc['public_key'] === 'string' ? { public_key: doc['public_key'] } : {}),
+    ...(typeof doc['calibration_constant'] === 'number' ? { calibration_constant: doc['calibration_constant'] } : {}),
   };
 }
 

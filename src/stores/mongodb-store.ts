@@ -16,6 +16,7 @@ import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc } from '../protocol/documents.js';
+import { calibrationConstantProblem } from '../protocol/documents.js';
 import {
   boxEventFromBson,
   boxEventToBson,
@@ -461,9 +462,10 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Sets `location` and `public_key` (removing the ones the record lacks) on the `opq_boxes`
-   * document of the box, creating it if needed. Fields OPQ View keeps there (name,
-   * calibration_constant, …) are left alone.
+   * Sets `location` and `public_key` (removing the ones the record lacks) and
+   * `calibration_constant` (when the record has one) on the `opq_boxes` document of the box,
+   * creating it if needed. Fields OPQ View keeps there (name, description, and the calibration
+   * of a real box when the record has none) are left alone.
    */
   async upsertBox(box: BoxRecord): Promise<void> {
     const op = 'upsertBox';
@@ -478,6 +480,10 @@ export class MongoStore implements Store {
       else set['location'] = box.location;
       if (box.public_key === undefined) unset['public_key'] = '';
       else set['public_key'] = box.public_key;
+      const calibrationProblem = calibrationConstantProblem(box.calibration_constant);
+      if (calibrationProblem) throw new StoreError(op, calibrationProblem, false);
+      // View owns the calibration of real boxes: a record without one must not erase it.
+      if (box.calibration_constant !== undefined) set['calibration_constant'] = box.calibration_constant;
       return Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
     });
     await this.run(op, () => this.boxes.updateOne({ box_id: box.box_id }, update, { upsert: true }));

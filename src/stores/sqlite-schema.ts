@@ -7,7 +7,7 @@ import { mergeTrends } from './merge-trends.js';
  * The schema version this code writes, kept in `PRAGMA user_version`. Bump it and add a step to
  * {@link MIGRATIONS} when the schema changes; never edit a released step.
  */
-export const SQLITE_SCHEMA_VERSION = 4;
+export const SQLITE_SCHEMA_VERSION = 5;
 
 /**
  * The SQLite schema of the logical OPQ collections (spec §4). Tables are STRICT so a wrong type
@@ -177,7 +177,16 @@ function statsJson(stats: TrendStats | undefined): string | null {
 }
 
 /** Step i brings a database from user_version i to i + 1: SQL, or code for what SQL cannot say. */
-const MIGRATIONS: readonly (string | ((db: BetterSqlite3.Database) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schemaV4];
+/**
+ * Version 5: `opq_boxes.calibration_constant` (counts per volt), which OPQ Mauka reads for every
+ * box of an event (issue 14). NULL for entries written before it: the field is absent.
+ */
+const SCHEMA_V5 = `
+ALTER TABLE opq_boxes ADD COLUMN calibration_constant REAL;
+`;
+
+/** Step i brings a database from user_version i to i + 1: SQL, or code for what SQL cannot say. */
+const MIGRATIONS: readonly (string | ((db: BetterSqlite3.Database) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schemaV4, SCHEMA_V5];
 
 /**
  * Creates or upgrades the schema of an open database. Runs under `BEGIN IMMEDIATE` and re-reads

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { TriggerType } from '../protocol/messages.js';
 import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
+import { calibrationConstantProblem } from '../protocol/documents.js';
 import { inlineMeasurementWriter, SqliteMeasurementThread, type MeasurementWriter, type ThreadData } from './sqlite-measurement-thread.js';
 import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
 import { mergeTrends } from './merge-trends.js';
@@ -104,6 +105,7 @@ interface BoxRow {
   box_id: string;
   location: string | null;
   public_key: string | null;
+  calibration_constant: number | null;
 }
 interface BoxStatusRow {
   box_id: string;
@@ -196,6 +198,7 @@ function boxFromRow(row: BoxRow): BoxRecord {
     box_id: row.box_id,
     ...(row.location === null ? {} : { location: JSON.parse(row.location) as unknown }),
     ...(row.public_key === null ? {} : { public_key: row.public_key }),
+    ...(row.calibration_constant === null ? {} : { calibration_constant: row.calibration_constant }),
   };
 }
 
@@ -374,7 +377,9 @@ export class SqliteStore implements Store {
 
   upsertBox(box: BoxRecord): Promise<void> {
     return this.run('upsertBox', () => {
-      this.stmt.upsertBox.run(box.box_id, toJson(box.location), box.public_key ?? null);
+      const calibrationProblem = calibrationConstantProblem(box.calibration_constant);
+      if (calibrationProblem) throw new StoreError('upsertBox', calibrationProblem, false);
+      this.stmt.upsertBox.run(box.box_id, toJson(box.location), box.public_key ?? null, box.calibration_constant ?? null);
     });
   }
 
@@ -611,8 +616,8 @@ function prepareStatements(db: Database.Database) {
     getWaveform: db.prepare<[string], Buffer>('SELECT data FROM waveforms WHERE filename = ?').pluck(),
     listBoxes: db.prepare<[], BoxRow>('SELECT * FROM opq_boxes ORDER BY box_id'),
     getBox: db.prepare<[string], BoxRow>('SELECT * FROM opq_boxes WHERE box_id = ?'),
-    upsertBox: db.prepare<[string, string | null, string | null]>(
-      'INSERT OR REPLACE INTO opq_boxes (box_id, location, public_key) VALUES (?, ?, ?)',
+    upsertBox: db.prepare<[string, string | null, string | null, number | null]>(
+      'INSERT OR REPLACE INTO opq_boxes (box_id, location, public_key, calibration_constant) VALUES (?, ?, ?, ?)',
     ),
     removeBox: db.prepare<[string]>('DELETE FROM opq_boxes WHERE box_id = ?'),
     upsertStatus: db.prepare<[string, number | null, number | null]>(

@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError } from '../../src/core/errors.js';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
 import type { MeasurementDoc } from '../../src/protocol/documents.js';
-import { toMeasurementDocs } from '../../src/operators/to-measurement-doc.js';
+import { MAX_MEASUREMENT_TTL_MS, toMeasurementDocs } from '../../src/operators/to-measurement-doc.js';
 import { createTestScheduler } from '../helpers/test-scheduler.js';
 
 const T0 = 1_546_300_800_000;
@@ -69,5 +71,12 @@ describe('toMeasurementDocs', () => {
       expectObservable(source.pipe(toMeasurementDocs({ ttlMs: 1, scheduler: ts })), unsub).toBe(expected, { x: docA(2 + 1) });
       expectSubscriptions(source.subscriptions).toBe(sourceSubs);
     });
+  });
+
+  it('should refuse, when built, a TTL that would make expireAt an invalid date', () => {
+    for (const ttlMs of [1e300, Number.POSITIVE_INFINITY, -1, MAX_MEASUREMENT_TTL_MS + 1]) {
+      assert.throws(() => toMeasurementDocs({ ttlMs }), (e: unknown) => e instanceof ConfigError && e.path === 'ttlMs', String(ttlMs));
+    }
+    assert.doesNotThrow(() => toMeasurementDocs({ ttlMs: MAX_MEASUREMENT_TTL_MS }));
   });
 });

@@ -299,7 +299,8 @@ describe('mongodb store: the OPQ data model on a real server', { skip: target.sk
     const box = await db.collection('opq_boxes').findOne({ box_id: '1' });
     assert.equal(box?.['name'], 'Box 1');
     assert.equal(box?.['calibration_constant'], 152.1);
-    assert.deepStrictEqual(await store.getBox('1'), { box_id: '1', location: 'manoa', public_key: 'k'.repeat(40) });
+    // …and the calibration is read back with the entry (OPQ Mauka needs it, issue 14).
+    assert.deepStrictEqual(await store.getBox('1'), { box_id: '1', location: 'manoa', public_key: 'k'.repeat(40), calibration_constant: 152.1 });
   });
 
   it('creates the indexes the store relies on', async () => {

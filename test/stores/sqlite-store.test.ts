@@ -37,6 +37,8 @@ const isRoot = process.getuid?.() === 0;
 function rewindSchema(path: string, version: 1 | 2 | 3): void {
   const db = new Database(path);
   try {
+    // Version 5 added opq_boxes.calibration_constant.
+    db.exec('ALTER TABLE opq_boxes DROP COLUMN calibration_constant');
     // Version 4 made trends unique per box and window.
     db.exec('DROP INDEX trends_box_window');
     if (version === 3) {

@@ -479,6 +479,21 @@ export function storeContract(
         assert.equal(await store.removeBox('missing'), false);
       }));
 
+    it(`${name}: keeps a box's calibration_constant (OPQ Mauka reads it), and refuses one that is not a positive number`, () =>
+      withStore(async (store) => {
+        await store.upsertBox({ box_id: '7', location: 'simulated', calibration_constant: 96.56 });
+        assert.deepStrictEqual(await store.getBox('7'), { box_id: '7', location: 'simulated', calibration_constant: 96.56 });
+        assert.deepStrictEqual((await store.listBoxes()).find((b) => b.box_id === '7')?.calibration_constant, 96.56);
+        for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+          await assert.rejects(store.upsertBox({ box_id: '8', calibration_constant: bad }), (e: unknown) => e instanceof StoreError && !e.retryable, String(bad));
+        }
+        assert.equal(await store.getBox('8'), undefined);
+        // A new value replaces the old one. (Without one, SQLite replaces the whole row and
+        // MongoDB leaves View's value alone: not part of the contract.)
+        await store.upsertBox({ box_id: '7', location: 'simulated', calibration_constant: 100 });
+        assert.deepStrictEqual(await store.getBox('7'), { box_id: '7', location: 'simulated', calibration_constant: 100 });
+      }));
+
     it(`${name}: merges partial box status updates`, () =>
       withStore(async (store) => {
         assert.deepStrictEqual(await store.listBoxStatus(), []);

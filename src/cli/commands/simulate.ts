@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { asyncScheduler } from 'rxjs';
 import { ConfigError } from '../../core/errors.js';
-import { parseDuration } from '../../core/duration.js';
+import { checkDurationRange, durationRangeMs, MAX_TIMER_MS, parseDuration, type DurationRange } from '../../core/duration.js';
 import { Metrics } from '../../core/metrics.js';
 import { readCertificate } from '../../security/curve-certificate.js';
 import { boxCertificateName, ensureBoxKeyPairs } from '../../simulator/box-key-pairs.js';
@@ -59,13 +59,14 @@ export const command: CliCommand = {
     const options = parseOptions(argv);
     const logger = createCliLogger(options.logLevel);
     const log = logger.child({ component: 'cli.simulate' });
-    const serverPublicKey = (await readCertificate(options.serverKey)).publicKey;
     const ids = Array.from({ length: options.boxes }, (_, i) => i + 1);
+    // Everything is checked before anything is written or opened: a bad scenario leaves no new key files.
+    const scenario = await loadScenario(options, ids);
+    const serverPublicKey = (await readCertificate(options.serverKey)).publicKey;
     const { keys, generated } = await ensureBoxKeyPairs(options.keysDir, ids);
     if (generated.length > 0) {
       io.out(`generated key pairs for box(es) ${generated.join(', ')} in ${options.keysDir} (public certificates in public_keys/, e.g. ${boxCertificateName(generated[0]!)}.key)`);
     }
-    const scenario = await loadScenario(options, ids);
     const fleet = new SimulatedFleet({ boxes: ids, seed: options.seed, rateHz: options.rate, scenario, scheduler: asyncScheduler });
     const metrics = new Metrics();
     const running = await startNetworkedFleet({
@@ -150,10 +151,8 @@ function parseOptions(argv: readonly string[]): SimulateOptions {
   if (!keysDir) throw new UsageError('--keys-dir <dir> is required (where the box certificates are kept)');
   const inject = v.inject ?? [];
   if (v.quiet && (v.scenario !== undefined || inject.length > 0)) throw new UsageError('--quiet cannot be combined with --scenario or --inject');
-  const durationMs = v.duration === undefined ? undefined : duration(v.duration, '--duration');
-  if (durationMs === 0) throw new UsageError('--duration must be longer than 0');
-  const statusEveryMs = duration(v['status-every'] ?? DEFAULTS.statusEvery, '--status-every');
-  if (statusEveryMs < 100) throw new UsageError('--status-every must be at least 100ms');
+  const durationMs = v.duration === undefined ? undefined : duration(v.duration, '--duration', { min: '1ms', max: MAX_TIMER_MS });
+  const statusEveryMs = duration(v['status-every'] ?? DEFAULTS.statusEvery, '--status-every', { min: '100ms', max: '1d' });
   return {
     boxes: integer(v.boxes, DEFAULTS.boxes, '--boxes', 1, 10_000),
     serverKey,
@@ -186,9 +185,11 @@ function number(text: string | undefined, fallback: number, flag: string): numbe
   return value;
 }
 
-function duration(text: string, flag: string): number {
+function duration(text: string, flag: string, range: DurationRange): number {
   const parsed = parseDuration(text);
   if ('error' in parsed) throw new UsageError(`${flag}: ${parsed.error}`);
+  const outside = checkDurationRange(parsed.ms, durationRangeMs(range));
+  if (outside) throw new UsageError(`${flag} ${outside}`);
   return parsed.ms;
 }
 

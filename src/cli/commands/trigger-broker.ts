@@ -8,12 +8,14 @@ const usage = `Usage: makai trigger-broker [config.json] [options]
 
 Runs the triggering broker: boxes publish their trigger stream over CURVE to an XSUB on
 "interface" (default tcp://*:9880); it is forwarded unchanged to an XPUB on "backend"
-(default tcp://*:9881), and subscriptions flow back to the boxes.
+(default tcp://127.0.0.1:9881; a wildcard is allowed and warned about), and subscriptions
+flow back to the boxes. Messages a backend subscriber has no room for are dropped and counted
+(makai_trigger_broker_dropped_total).
 
   config.json   triggering_broker_config.json (default ${DEFAULT_TRIGGER_BROKER_CONFIG_FILE});
                 fields: client_certs, server_cert, interface, backend, white_list, and our
-                store, mongo_uri, key_refresh, max_frame_bytes. Relative paths are read
-                from the config file's directory.
+                store, mongo_uri, key_refresh, max_frame_bytes, count_handshake_failures.
+                Relative paths are read from the config file's directory.
 
 Box keys allowed: certificates in client_certs plus public_key of the boxes in the store's
 registry (when a store is configured), re-read while running.

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parseDuration } from '../../core/duration.js';
+import { checkDurationRange, durationRangeMs, MAX_TIMER_MS, parseDuration, type DurationRange } from '../../core/duration.js';
 import { defaultScenario, parseCompactScenario, parseScenarioText, type Scenario } from '../../simulator/scenario.js';
 import { createCliLogger } from '../cli-logger.js';
 import { parseCommandArgs, UsageError, userMessage, type CliCommand, type CliIo } from '../command.js';
 import { startLocalDeployment, type LocalDeployment } from '../local-deployment.js';
-import { parseListenAddress } from '../../observability/http-endpoint.js';
+import { parseListenAddress } from '../../config/listen-address.js';
 import { ensureStoreDirectory } from '../store-directory.js';
 
 /** Where `makai up` serves /metrics and /health unless told otherwise: what `makai status` asks. */
@@ -28,9 +28,10 @@ Options:
   --seed N            simulator seed (default 1)
   --duration D        stop after D (e.g. 40s, 2m); default: until Ctrl-C
   --status-every D    status line interval (default 2s)
-  --metrics-address HOST:PORT  serve /metrics (Prometheus) and /health there (default
-                      ${DEFAULT_UP_METRICS_ADDRESS}, which \`makai status\` reads; port 0 picks a free one)
-  --no-metrics        serve neither
+  --metrics-address HOST:PORT  serve the web console, /metrics (Prometheus) and /health
+                      there (default ${DEFAULT_UP_METRICS_ADDRESS}, which \`makai status\` reads; port 0
+                      picks a free one)
+  --no-metrics        serve none of them
   --create-store-dir  create the directory of a --store sqlite: file that does not exist
   --log-level LEVEL   debug | info | warn | error (default warn)`;
 
@@ -57,11 +58,12 @@ export const command: CliCommand = {
       },
     });
     const boxes = values['no-simulate'] ? 0 : Number(values.boxes);
-    if (!Number.isInteger(boxes) || boxes < 0) throw new UsageError('--boxes must be a whole number');
+    // Bounded as in `makai simulate`: each box is a key pair and a few sockets.
+    if (!Number.isInteger(boxes) || boxes < 0 || boxes > 10_000) throw new UsageError(`--boxes must be a whole number from 0 to 10 000 (got "${values.boxes}")`);
     const seed = Number(values.seed);
-    if (!Number.isInteger(seed)) throw new UsageError('--seed must be a whole number');
-    const durationMs = values.duration === undefined ? undefined : msOf(values.duration, '--duration');
-    const statusEveryMs = msOf(values['status-every'], '--status-every');
+    if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed > 2 ** 32) throw new UsageError(`--seed must be a whole number from ${-(2 ** 31)} to ${2 ** 32} (got "${values.seed}")`);
+    const durationMs = values.duration === undefined ? undefined : msOf(values.duration, '--duration', { min: '1ms', max: MAX_TIMER_MS });
+    const statusEveryMs = msOf(values['status-every'], '--status-every', { min: '100ms', max: '1d' });
     const scenario = await scenarioOf(values.scenario, values.inject, boxes);
     const logger = createCliLogger(values['log-level']);
     const observabilityAddress = values['no-metrics'] ? undefined : metricsAddressOf(values['metrics-address']);
@@ -82,7 +84,8 @@ export const command: CliCommand = {
         `${deployment.endpoints.box_pub} and ${deployment.endpoints.box_pull} (acquisition). ` +
         (boxes > 0 ? `${boxes} simulated boxes, scenario "${scenario.name}".` : 'Waiting for real boxes.'),
     );
-    if (deployment.observabilityUrl) io.out(`makai up: health ${deployment.observabilityUrl}/health, metrics ${deployment.observabilityUrl}/metrics (makai status --url ${deployment.observabilityUrl})`);
+    const url = deployment.observabilityUrl;
+    if (url) io.out(`makai up: web console ${url}/, health ${url}/health (makai status --url ${url}), metrics ${url}/metrics`);
 
     const startedAt = Date.now();
     let lastIn = 0;
@@ -100,13 +103,27 @@ export const command: CliCommand = {
     await deployment.stop();
     // The store is closed now; the summary comes from what was counted while running.
     const status = await deployment.status();
-    io.out(
-      `makai up: done. ${status.measurementsWritten} measurements, ${status.trendsWritten} trends, ${status.events.length} events ` +
-        `(${status.events.filter((e) => e.replies.length > 0).length} with waveforms).`,
-    );
+    io.out(`makai up: done. ${status.measurementsWritten} measurements, ${status.trendsWritten} trends, ${eventSummary(status.events, boxes)}.`);
     return 0;
   },
 };
+
+/**
+ * The events line of the final summary, from the replies the broker stored: with simulated
+ * boxes every box answers every READ, so an event is complete when all of them did, and one
+ * that is not is said to be so (the summary used to call an event with any reply "with
+ * waveforms").
+ *
+ * ```
+ * 3 events (2 with waveforms from all 5 boxes, 1 from some, 0 without)
+ * ```
+ */
+export function eventSummary(events: readonly { readonly replies: readonly string[] }[], boxes: number): string {
+  const withAny = events.filter((e) => e.replies.length > 0).length;
+  if (boxes === 0) return `${events.length} events (${withAny} with waveforms)`;
+  const complete = events.filter((e) => new Set(e.replies).size >= boxes).length;
+  return `${events.length} events (${complete} with waveforms from all ${boxes} boxes, ${withAny - complete} from some, ${events.length - withAny} without)`;
+}
 
 async function printStatus(d: LocalDeployment, io: CliIo, startedAt: number, lastIn: number, printed: Set<number>, everyMs: number): Promise<number> {
   const s = await d.status();
@@ -137,9 +154,12 @@ function metricsAddressOf(text: string): string {
   return text;
 }
 
-function msOf(text: string, flag: string): number {
+/** A duration flag in ms, refused (a usage error) outside `range`: a timer would turn "25d" into 1 ms. */
+function msOf(text: string, flag: string, range: DurationRange): number {
   const parsed = parseDuration(text);
   if ('error' in parsed) throw new UsageError(`${flag}: ${parsed.error}`);
+  const outside = checkDurationRange(parsed.ms, durationRangeMs(range));
+  if (outside) throw new UsageError(`${flag} ${outside}`);
   return parsed.ms;
 }
 

@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import { durationField } from '../../config/zod-fields.js';
+import { duration, numberIn } from '../../config/zod-fields.js';
 import { parsePluginSettings } from '../parse-plugin-settings.js';
 import type { PluginSettings } from '../plugin.js';
 
-const positiveDurationMs = durationField.refine((ms) => ms > 0, 'must be longer than 0 ms');
-
 /** The limit fields, which may also be set per box under `overrides`. */
 const limitFields = {
-  /** Nominal RMS voltage, V. */
-  nominalVoltage: z.number().positive(),
-  /** Nominal frequency, Hz. */
-  nominalFrequency: z.number().positive(),
+  /** Nominal RMS voltage, V; 1 V to 1 MV. */
+  nominalVoltage: numberIn({ min: 1, max: 1_000_000 }),
+  /** Nominal frequency, Hz; 1 to 1000 Hz (mains is 50 or 60, aircraft 400). */
+  nominalFrequency: numberIn({ min: 1, max: 1000 }),
   /** Allowed voltage deviation, percent of nominal (5 ⇒ 114–126 V at 120 V). */
   voltagePercent: z.number().positive().lt(100),
   /** Allowed frequency deviation, percent of nominal (0.5 ⇒ 59.7–60.3 Hz at 60 Hz). */
@@ -54,25 +52,25 @@ export const thresholdSettingsSchema = z
     hysteresisFraction: limitFields.hysteresisFraction.default(LIMIT_DEFAULTS.hysteresisFraction),
     /**
      * Shortest excursion that counts, in box time from its first out-of-limit message to the
-     * first recovered one. 0 (default): a single out-of-limit message (~167 ms) counts.
+     * first recovered one. 0 (default): a single out-of-limit message (~167 ms) counts. 0 to 1 h.
      */
-    minDurationMs: durationField.default(0),
-    /** After every box of a group has recovered, how long (box time) other boxes may still join it. */
-    groupGapMs: durationField.default(1000),
+    minDurationMs: duration({ min: 0, max: '1h' }).default(0),
+    /** After every box of a group has recovered, how long (box time) other boxes may still join it (1 s); 0 to 1 h. */
+    groupGapMs: duration({ min: 0, max: '1h' }).default(1000),
     /**
      * Scheduler time without a message after which a box in an excursion counts as recovered
-     * (at its last message), and an all-recovered group with no traffic at all is closed.
+     * (at its last message), and an all-recovered group with no traffic at all is closed. 5 s; 1 ms to 1 h.
      */
-    silenceTimeoutMs: positiveDurationMs.default(5000),
-    /** Requested data before the earliest excursion start. */
-    padBeforeMs: durationField.default(1000),
-    /** Requested data after the latest excursion end. */
-    padAfterMs: durationField.default(1000),
+    silenceTimeoutMs: duration({ min: '1ms', max: '1h' }).default(5000),
+    /** Requested data before the earliest excursion start (1 s); 0 to 10 min, what boxes keep. */
+    padBeforeMs: duration({ min: 0, max: '10m' }).default(1000),
+    /** Requested data after the latest excursion end (1 s); 0 to 10 min. */
+    padAfterMs: duration({ min: 0, max: '10m' }).default(1000),
     /**
      * Longest requested window (boxes keep 10 minutes). A longer one keeps its start and is
-     * cut at `start + maxWindowMs`; a group still open at that length is reported then.
+     * cut at `start + maxWindowMs`; a group still open at that length is reported then. 1 ms to 1 h.
      */
-    maxWindowMs: positiveDurationMs.default(600_000),
+    maxWindowMs: duration({ min: '1ms', max: '1h' }).default(600_000),
     /** `requestee` of every request. */
     requestee: z.string().default('Makai: threshold plugin'),
     /** `requestData` of every request: false records the event without asking boxes for data. */

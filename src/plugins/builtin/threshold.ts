@@ -1,5 +1,6 @@
-import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { definePlugin, type EventRequest, type Measurement, type PluginOperator } from '../plugin.js';
+import type { SchedulerLike } from 'rxjs';
+import { definePlugin, type PluginOperator } from '../plugin.js';
+import { detectorOperator } from './detector-operator.js';
 import { ThresholdDetector } from './threshold-detector.js';
 import { parseThresholdSettings, type ThresholdSettings } from './threshold-settings.js';
 
@@ -48,64 +49,5 @@ export default thresholdPlugin;
  * @param scheduler Timer source for the silence timeout.
  */
 export function threshold(settings: ThresholdSettings, scheduler: SchedulerLike): PluginOperator {
-  return function thresholdOperator(source: Observable<Measurement>): Observable<EventRequest> {
-    return new Observable<EventRequest>((subscriber) => {
-      const detector = new ThresholdDetector(settings);
-      let timer: Subscription | undefined;
-      let timerAt = Number.POSITIVE_INFINITY;
-
-      const emit = (requests: readonly EventRequest[]) => {
-        for (const request of requests) subscriber.next(request);
-      };
-      // One lazy timer: it is re-armed only when the deadline moves earlier; when it fires
-      // early (messages came meanwhile) it simply re-arms for the new deadline.
-      const arm = () => {
-        const deadline = detector.nextDeadline();
-        if (deadline === undefined) {
-          timer?.unsubscribe();
-          timer = undefined;
-          timerAt = Number.POSITIVE_INFINITY;
-          return;
-        }
-        if (timer && timerAt <= deadline) return;
-        timer?.unsubscribe();
-        timerAt = deadline;
-        timer = scheduler.schedule(() => {
-          timer = undefined;
-          timerAt = Number.POSITIVE_INFINITY;
-          guarded(() => {
-            emit(detector.onTimer(scheduler.now()));
-            arm();
-          });
-        }, Math.max(0, deadline - scheduler.now()));
-      };
-      // A bug here must become an error notification (which isolatePlugin handles), never an
-      // exception thrown into the source or the scheduler.
-      const guarded = (work: () => void) => {
-        try {
-          work();
-        } catch (error) {
-          subscriber.error(error);
-        }
-      };
-
-      const subscription = source.subscribe({
-        next: (measurement) =>
-          guarded(() => {
-            emit(detector.onMeasurement(measurement, scheduler.now()));
-            arm();
-          }),
-        error: (error: unknown) => subscriber.error(error),
-        complete: () =>
-          guarded(() => {
-            emit(detector.flush());
-            subscriber.complete();
-          }),
-      });
-      return () => {
-        subscription.unsubscribe();
-        timer?.unsubscribe();
-      };
-    });
-  };
+  return detectorOperator(() => new ThresholdDetector(settings), scheduler);
 }

@@ -14,13 +14,14 @@ describe('triggerBrokerConfigSchema', () => {
       backend: 'tcp://*:9881',
       white_list: false,
     };
-    assert.deepEqual(parseConfig(original, triggerBrokerConfigSchema, 'trg.json'), { ...original, key_refresh: 10_000, max_frame_bytes: 1_048_576 });
+    assert.deepEqual(parseConfig(original, triggerBrokerConfigSchema, 'trg.json'), { ...original, key_refresh: 10_000, max_frame_bytes: 1_048_576, count_handshake_failures: true });
   });
 
   it('should default every field, with the allow-list on', () => {
     const config = parseConfig({}, triggerBrokerConfigSchema);
     assert.equal(config.interface, 'tcp://*:9880');
-    assert.equal(config.backend, 'tcp://*:9881');
+    // Loopback since issue 14: the backend is unauthenticated (the original bound tcp://*:9881).
+    assert.equal(config.backend, 'tcp://127.0.0.1:9881');
     assert.equal(config.white_list, true);
     assert.equal(config.client_certs, '/etc/opq/curve/public_keys');
   });
@@ -55,6 +56,35 @@ describe('acquisitionBrokerConfigSchema', () => {
     assert.equal(config.ping_interval, 13_000);
     assert.equal(config.max_frame_bytes, 1_048_576);
     assert.equal(config.mongo_uri, 'mongodb://localhost:27017');
+  });
+
+  it('should bind the unauthenticated backend_pull to loopback by default and keep an explicit wildcard', () => {
+    assert.equal(parseConfig({}, acquisitionBrokerConfigSchema).backend_pull, 'tcp://127.0.0.1:9884');
+    assert.equal(parseConfig({ backend_pull: 'tcp://*:9884' }, acquisitionBrokerConfigSchema).backend_pull, 'tcp://*:9884');
+  });
+
+  it('should default the admission limits and refuse ones out of bounds, naming the field', () => {
+    const config = parseConfig({}, acquisitionBrokerConfigSchema);
+    assert.equal(config.max_outstanding_reads, 64);
+    assert.equal(config.max_outstanding_reads_per_requester, 16);
+    assert.equal(config.read_timeout, 30_000);
+    assert.equal(config.request_rate, 5);
+    assert.equal(config.request_burst, 20);
+    for (const [field, value] of [
+      ['max_outstanding_reads', 0],
+      ['max_outstanding_reads', 1e9],
+      ['request_rate', -1],
+      ['request_rate', 1e300],
+      ['request_burst', 0.5],
+      ['read_timeout', '25d'],
+      ['read_timeout', 0],
+    ] as const) {
+      assert.throws(
+        () => parseConfig({ [field]: value }, acquisitionBrokerConfigSchema, 'acq.json'),
+        (e: unknown) => e instanceof ConfigError && e.path === field && e.file === 'acq.json',
+        `${field}: ${value}`,
+      );
+    }
   });
 
   it('should read durations in the house forms', () => {

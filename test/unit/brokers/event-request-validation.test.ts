@@ -46,6 +46,13 @@ describe('validateEventRequest', () => {
   it('should refuse box ids outside int32', () => {
     assert.equal(validateEventRequest(request({ boxIds: [1, 2 ** 31] }), TEN_MINUTES)?.reason, 'invalid-box-id');
   });
+
+  it('should refuse negative box ids, which name no box', () => {
+    const problem = validateEventRequest(request({ boxIds: [1003, -5] }), TEN_MINUTES);
+    assert.equal(problem?.reason, 'invalid-box-id');
+    assert.match(problem?.detail ?? '', /box id -5 is not a whole number from 0 to 2147483647/);
+    assert.equal(validateEventRequest(request({ boxIds: [0, 2 ** 31 - 1] }), TEN_MINUTES), undefined);
+  });
 });
 
 describe('eventMidTime', () => {

@@ -105,10 +105,12 @@ describe('makai measurements and makai boxes', () => {
     }
   });
 
-  it('boxes add --calibration keeps the constant in the registry', { todo: 'needs BoxRecord.calibration_constant in the stores (branch admission, issue 14)' }, async () => {
+  it('boxes add --calibration keeps the constant in the registry, and list shows it', async () => {
     const { code, err } = await makai('boxes', 'add', '9', '--calibration', '152.1', '--store', uri);
     assert.equal(code, 0, err);
     const { out } = await makai('boxes', 'list', '--json', '--store', uri);
     assert.equal(JSON.parse(out).find((b: { box_id: string }) => b.box_id === '9')?.calibration_constant, 152.1);
+    const table = (await makai('boxes', 'list', '--store', uri)).out;
+    assert.match(table, /^ +9 +- +- +152\.1$/m);
   });
 });

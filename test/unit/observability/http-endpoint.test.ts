@@ -6,7 +6,8 @@ import { ConnectionError } from '../../../src/core/errors.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { Metrics } from '../../../src/core/metrics.js';
 import type { HealthReport } from '../../../src/observability/health.js';
-import { parseListenAddress, startObservabilityServer, type ObservabilityServer } from '../../../src/observability/http-endpoint.js';
+import { parseListenAddress } from '../../../src/config/listen-address.js';
+import { startObservabilityServer, type ObservabilityServer } from '../../../src/observability/http-endpoint.js';
 
 function report(status: HealthReport['status']): HealthReport {
   return {

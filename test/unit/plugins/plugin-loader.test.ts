@@ -108,12 +108,21 @@ describe('loadPlugin', () => {
     assert.match(logger.records[0]?.msg ?? '', /original Rust plugin/);
   });
 
+  it('should map the original napali plugin, with its own setting names, to the built-in napali', async () => {
+    const napali = await loadPlugin({ path: './libnapali_plugin.so', alpha: 0.05, f_min: 59.9, f_max: 60.1, grace_time_ms: 5000, trigger_local: false }, options);
+    assert.equal(napali.factory, builtinPlugins['napali']);
+    assert.equal(napali.name, 'napali');
+    assert.equal(typeof napali.create(context), 'function');
+    const wrong = await loadPlugin({ path: './libnapali_plugin.so', alpha: 2 }, options);
+    assert.throws(() => wrong.create(context), (error: unknown) => error instanceof ConfigError && error.path === 'plugins[2].alpha');
+  });
+
   it('should refuse any other native library, explaining what to do instead', async () => {
     await rejectsWith(loadPlugin({ path: 'libketos_plugin.so' }, options), 'plugins[2].path', /cannot load Rust dylibs.*export default definePlugin.*"plugin": "threshold"/);
   });
 
   it('should refuse malformed entries with the field path', async () => {
-    await rejectsWith(loadPlugin({ plugin: 'fft' }, options), 'plugins[2].plugin', /unknown built-in plugin "fft" \(built-ins: threshold, print\)/);
+    await rejectsWith(loadPlugin({ plugin: 'fft' }, options), 'plugins[2].plugin', /unknown built-in plugin "fft" \(built-ins: threshold, print, napali\)/);
     await rejectsWith(loadPlugin({ name: 'fft' }, options), 'plugins[2].name', /unknown built-in plugin/);
     await rejectsWith(loadPlugin({ path: 'plugins/low-voltage.ts', plugin: 'print' }, options), 'plugins[2].plugin', /not both/);
     await rejectsWith(loadPlugin({ print: true }, options), 'plugins[2]', /needs a "path"/);
