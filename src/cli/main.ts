@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { config as rxjsConfig } from 'rxjs';
 import { describeError } from '../core/errors.js';
 import { COMMANDS } from './command-index.js';
 import { isParseArgsError, parseArgsMessage, UsageError, userMessage, type CliCommand, type CliIo } from './command.js';
@@ -32,8 +31,11 @@ function version(): string {
  * Runs the CLI with `argv` (without `node` and the script) and returns the exit code: 0 when the
  * command succeeded, 1 when it failed at run time (one line naming what, no class name or stack
  * trace), 2 for a usage error (the message, then the command's usage).
+ *
+ * @param hooks.beforeRun Runs after the command is loaded, before it runs (not for `--help`):
+ *   the process entry point installs its rxjs error reporting there.
  */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo, hooks: { readonly beforeRun?: () => Promise<void> } = {}): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V' || name === 'version') {
     io.out(`makai ${version()}`);
@@ -61,6 +63,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 0;
   }
   try {
+    await hooks.beforeRun?.();
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
@@ -77,7 +80,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
  * from a timer, killing the process (e.g. a plugin's own `subscribe(next)` that throws). Log it
  * instead: one misbehaving component must not take the service down.
  */
-function reportUnhandledRxjsErrors(): void {
+async function reportUnhandledRxjsErrors(): Promise<void> {
+  // Imported here, not at the top: rxjs alone takes ~150 ms to load, and `makai --help` needs none of it.
+  const { config: rxjsConfig } = await import('rxjs');
   rxjsConfig.onUnhandledError = (error: unknown) => {
     process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'unhandled error in a stream callback', error: describeError(error) }) + '\n');
   };
@@ -136,9 +141,8 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
-  reportUnhandledRxjsErrors();
   const io = processIo();
-  process.exitCode = await main(process.argv.slice(2), io);
+  process.exitCode = await main(process.argv.slice(2), io, { beforeRun: reportUnhandledRxjsErrors });
   io.release();
   exitEvenIfSomethingIsLeftOpen();
 }
