@@ -1,5 +1,4 @@
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Observer } from 'rxjs';
 import type { z } from 'zod';
 import { loadJsonConfig } from '../config/load-json-config.js';
@@ -11,8 +10,9 @@ import type { ServiceObservability } from '../observability/service-observabilit
 import { openStore } from '../stores/open-store.js';
 import type { Store } from '../stores/store.js';
 import { createCliLogger } from './cli-logger.js';
-import { UsageError, type CliCommand } from './command.js';
+import { parseCommandArgs, UsageError, type CliCommand } from './command.js';
 import { serveBroker } from './serve-broker.js';
+import { ensureStoreDirectory } from './store-directory.js';
 
 /** The fields every broker config file has and this module reads. */
 export interface BrokerConfigFields {
@@ -45,8 +45,6 @@ export interface BrokerCommandContext<C, S extends Store | undefined> {
 export interface BrokerCommandOptions<S extends BrokerConfigSchema, D extends string | undefined, B> {
   /** `trigger-broker` or `acquisition-broker`: the `service` of health reports and logs. */
   readonly service: string;
-  /** One line for `makai --help`. */
-  readonly summary: string;
   /** Full usage text for `makai <name> --help`. */
   readonly usage: string;
   /** The config file read when no positional argument names one. */
@@ -60,7 +58,7 @@ export interface BrokerCommandOptions<S extends BrokerConfigSchema, D extends st
 
 /**
  * A broker subcommand: `makai <name> [config.json] [--store URI] [--log-level LEVEL]
- * [--metrics-address HOST:PORT]`. It loads and validates the config, creates the logger,
+ * [--metrics-address HOST:PORT] [--create-store-dir]`. It loads and validates the config, creates the logger,
  * metrics and store, then runs the broker under {@link serveBroker} until SIGINT/SIGTERM.
  *
  * @throws UsageError (rejected) for more than one positional argument.
@@ -72,13 +70,12 @@ export function brokerCommand<
   D extends string | undefined = undefined,
 >(options: BrokerCommandOptions<S, D, B>): CliCommand {
   return {
-    summary: options.summary,
     usage: options.usage,
     async run(argv, io) {
-      const { values, positionals } = parseArgs({
+      const { values, positionals } = parseCommandArgs({
         args: [...argv],
         allowPositionals: true,
-        options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'metrics-address': { type: 'string' } },
+        options: { store: { type: 'string' }, 'log-level': { type: 'string' }, 'metrics-address': { type: 'string' }, 'create-store-dir': { type: 'boolean' } },
       });
       if (positionals.length > 1) throw new UsageError(`expected at most one config file, got ${positionals.length}`);
       const file = resolve(positionals[0] ?? options.defaultConfigFile);
@@ -88,11 +85,9 @@ export function brokerCommand<
       const fields: StoreField[] = [['store', config.store], ['mongo_uri', config.mongo_uri]];
       const choice = chooseStore(values.store, file, fields, options.defaultStoreUri);
       // As before the commands shared this: an empty URI means no store only where a store is optional.
-      const store = (
-        choice === undefined || (choice.uri === '' && options.defaultStoreUri === undefined)
-          ? undefined
-          : await openStore(choice.uri, { logger, metrics, ...choice.origin })
-      ) as BrokerStore<D>;
+      const opensStore = !(choice === undefined || (choice.uri === '' && options.defaultStoreUri === undefined));
+      if (opensStore) await ensureStoreDirectory(choice, { create: values['create-store-dir'] === true });
+      const store = (opensStore ? await openStore(choice.uri, { logger, metrics, ...choice.origin }) : undefined) as BrokerStore<D>;
       const base = dirname(file);
       const resolved = { ...config, client_certs: resolve(base, config.client_certs), server_cert: resolve(base, config.server_cert) };
       return serveBroker({

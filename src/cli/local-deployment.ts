@@ -40,6 +40,8 @@ export interface LocalDeploymentOptions {
   readonly trendWindowMs?: number;
   /** Plugins of the triggering service (default: the built-in threshold plugin). */
   readonly plugins?: readonly PluginEntry[];
+  /** `host:port` of the triggering service's `/metrics` and `/health` (the brokers' metrics too: one registry); none when absent. */
+  readonly observabilityAddress?: string;
   readonly logger: Logger;
 }
 
@@ -56,6 +58,8 @@ export interface LocalDeployment {
   readonly store: Store;
   readonly metrics: Metrics;
   readonly fleet: NetworkedFleet | undefined;
+  /** Base URL of `/metrics` and `/health`, when `observabilityAddress` was given. */
+  readonly observabilityUrl: string | undefined;
   /** Where the triggering broker's and acquisition broker's sockets are. */
   readonly endpoints: Readonly<Record<'interface' | 'backend' | 'box_pub' | 'box_pull' | 'backend_pull' | 'backend_pub', string>>;
   status(): Promise<DeploymentStatus>;
@@ -162,6 +166,7 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       store,
       logger,
       metrics,
+      ...(options.observabilityAddress === undefined ? {} : { observabilityAddress: options.observabilityAddress }),
     });
     opened.push({ close: async () => void (await service.stop()) });
 
@@ -191,6 +196,7 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       store,
       metrics,
       fleet,
+      observabilityUrl: service.observability.url,
       endpoints,
       async status() {
         return {

@@ -1,69 +1,76 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { config as rxjsConfig } from 'rxjs';
-import { ConfigError, describeError } from '../core/errors.js';
-import { UsageError, type CliCommand, type CliIo } from './command.js';
+import { describeError } from '../core/errors.js';
+import { COMMANDS } from './command-index.js';
+import { isParseArgsError, parseArgsMessage, UsageError, userMessage, type CliCommand, type CliIo } from './command.js';
 
-/** Every subcommand, loaded only when used so `makai keys` does not load ZeroMQ or MongoDB. */
-const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>> = {
-  keys: () => import('./commands/keys.js'),
-  simulate: () => import('./commands/simulate.js'),
-  run: () => import('./commands/run.js'),
-  up: () => import('./commands/up.js'),
-  validate: () => import('./commands/validate.js'),
-  'trigger-broker': () => import('./commands/trigger-broker.js'),
-  'acquisition-broker': () => import('./commands/acquisition-broker.js'),
-  status: () => import('./commands/status.js'),
-  deadletters: () => import('./commands/deadletters.js'),
-  events: () => import('./commands/events.js'),
-  trends: () => import('./commands/trends.js'),
-  plugin: () => import('./commands/plugin.js'),
-};
-
-function mainUsage(summaries: readonly [string, string][]): string {
-  const width = Math.max(...summaries.map(([name]) => name.length));
+function mainUsage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((name) => name.length));
   return [
     'makai: reactive stream processing for OPQ power-quality sensor networks',
     '',
     'Usage: makai <command> [options]',
     '',
     'Commands:',
-    ...summaries.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`),
+    ...Object.entries(COMMANDS).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`),
     '',
-    'Run `makai <command> --help` for the options of one command.',
+    'Run `makai <command> --help` for the options of one command, `makai --version` for the version.',
+    'Exit codes: 0 success, 1 the command failed, 2 a usage error (the usage is printed).',
   ].join('\n');
 }
 
-/** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+/** The version in package.json (two levels up from both `src/cli/` and `dist/cli/`). */
+function version(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and returns the exit code: 0 when the
+ * command succeeded, 1 when it failed at run time (one line naming what, no class name or stack
+ * trace), 2 for a usage error (the message, then the command's usage).
+ *
+ * @param hooks.beforeRun Runs after the command is loaded, before it runs (not for `--help`):
+ *   the process entry point installs its rxjs error reporting there.
+ */
+export async function main(argv: readonly string[], io: CliIo, hooks: { readonly beforeRun?: () => Promise<void> } = {}): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const summaries = await Promise.all(
-      Object.entries(COMMANDS).map(async ([n, load]) => [n, (await load()).command.summary] as [string, string]),
-    );
-    io.out(mainUsage(summaries));
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(`makai ${version()}`);
+    return 0;
+  }
+  if (name === undefined || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+    io.out(mainUsage());
     return name === undefined ? 2 : 0;
   }
-  const load = COMMANDS[name];
-  if (!load) {
+  if (name === 'help') return main([rest[0]!, '--help'], io);
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
     io.err(`makai: unknown command "${name}". Run \`makai --help\` for the list.`);
     return 2;
   }
-  const { command } = await load();
+  let command: CliCommand;
+  try {
+    ({ command } = await entry.load());
+  } catch (error) {
+    io.err(`makai ${name}: cannot load the command: ${userMessage(error)}`);
+    return 1;
+  }
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(command.usage);
     return 0;
   }
   try {
+    await hooks.beforeRun?.();
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`makai ${name}: ${error.message}\n\n${command.usage}`);
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      io.err(`makai ${name}: ${parseArgsMessage((error as Error).message)}\n\n${command.usage}`);
       return 2;
     }
-    // A config error is the user's to fix: its message names the file and field; no class name.
-    io.err(`makai ${name}: ${error instanceof ConfigError ? error.message : describeError(error)}`);
+    io.err(`makai ${name}: ${userMessage(error)}`);
     return 1;
   }
 }
@@ -73,7 +80,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
  * from a timer, killing the process (e.g. a plugin's own `subscribe(next)` that throws). Log it
  * instead: one misbehaving component must not take the service down.
  */
-function reportUnhandledRxjsErrors(): void {
+async function reportUnhandledRxjsErrors(): Promise<void> {
+  // Imported here, not at the top: rxjs alone takes ~150 ms to load, and `makai --help` needs none of it.
+  const { config: rxjsConfig } = await import('rxjs');
   rxjsConfig.onUnhandledError = (error: unknown) => {
     process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'unhandled error in a stream callback', error: describeError(error) }) + '\n');
   };
@@ -132,9 +141,8 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
-  reportUnhandledRxjsErrors();
   const io = processIo();
-  process.exitCode = await main(process.argv.slice(2), io);
+  process.exitCode = await main(process.argv.slice(2), io, { beforeRun: reportUnhandledRxjsErrors });
   io.release();
   exitEvenIfSomethingIsLeftOpen();
 }

@@ -1,8 +1,8 @@
 import { access } from 'node:fs/promises';
-import { StoreError, StreamError, describeError } from '../core/errors.js';
+import { StoreError } from '../core/errors.js';
 import { openStore, storeTarget, type OpenStoreDeps } from '../stores/open-store.js';
 import type { Store } from '../stores/store.js';
-import { UsageError, type CliIo } from './command.js';
+import { UsageError, userMessage, type CliIo } from './command.js';
 
 /**
  * Opens a store to read from it (`makai events`, `makai trends`): as {@link openStore}, except
@@ -44,21 +44,16 @@ export async function withExistingStore(uri: string, label: string, io: CliIo, b
   try {
     store = await openExistingStore(uri);
   } catch (error) {
-    io.err(`${label}: ${errorMessage(error)}`);
+    io.err(`${label}: ${userMessage(error)}`);
     return 1;
   }
   try {
     return await body(store);
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    io.err(`${label}: ${errorMessage(error)}`);
+    io.err(`${label}: ${userMessage(error)}`);
     return 1;
   } finally {
     await store.close().catch(() => undefined);
   }
-}
-
-/** Our own errors read well by their message alone; anything else keeps its class name. */
-function errorMessage(error: unknown): string {
-  return error instanceof StreamError ? error.message : describeError(error);
 }

@@ -32,6 +32,11 @@ export interface JsonLoggerOptions {
   readonly write?: (line: string) => void;
   /** Clock for the `time` field; the CLI passes the wall clock. */
   readonly now: () => number;
+  /**
+   * Turns a record (`time` as ISO 8601, `level`, the bindings, `msg`, the fields, in that order)
+   * into the line written; JSON by default. The CLI passes a human-readable one on a terminal.
+   */
+  readonly format?: (record: Readonly<Record<string, unknown>>) => string;
 }
 
 /** Field names whose values are never written, whatever component logs them. */
@@ -47,15 +52,18 @@ function redact(fields: LogFields): Record<string, unknown> {
 
 /**
  * Structured JSON-lines logger with per-component levels (the `MONGODB_LOG_<COMPONENT>` idea).
- * Fields whose names look like secrets are redacted.
+ * Fields whose names look like secrets are redacted. The field names are pino's (`time`,
+ * `level`, `msg`), so pino tooling (pino-pretty, log shippers' pino parsers) reads the lines;
+ * `level` is the name (`info`), not pino's number.
  */
 export function createJsonLogger(options: JsonLoggerOptions, bindings: LogFields = {}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const format = options.format ?? JSON.stringify;
   const component = typeof bindings['component'] === 'string' ? bindings['component'] : undefined;
   const threshold = RANK[(component && options.levels?.[component]) || options.level || 'info'];
   const emit = (level: Exclude<LogLevel, 'silent'>) => (msg: string, fields: LogFields = {}) => {
     if (RANK[level] < threshold) return;
-    write(JSON.stringify({ time: new Date(options.now()).toISOString(), level, ...redact(bindings), msg, ...redact(fields) }));
+    write(format({ time: new Date(options.now()).toISOString(), level, ...redact(bindings), msg, ...redact(fields) }));
   };
   return {
     debug: emit('debug'),

@@ -4,6 +4,7 @@ import { describeError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { BoxStatus } from '../protocol/documents.js';
 import type { Store, StoreKind } from '../stores/store.js';
+import { PLUGIN_STATES, type PluginState } from '../plugins/isolate-plugin.js';
 import { compareBoxIds, type BoxLiveness } from './box-liveness.js';
 
 /**
@@ -14,8 +15,13 @@ import { compareBoxIds, type BoxLiveness } from './box-liveness.js';
 export interface HealthReport {
   /** Which service answers, e.g. `triggering`. */
   readonly service: string;
-  /** `error` when the store cannot be reached; `ok` otherwise. */
-  readonly status: 'ok' | 'error';
+  /**
+   * `error` when the store cannot be reached; `degraded` when it can but a plugin is failing
+   * (restarting, or restarted and not yet healthy again); `ok` otherwise.
+   */
+  readonly status: HealthStatus;
+  /** Why the status is not `ok`, one line each (absent when it is). */
+  readonly problems?: readonly string[];
   /** When the report was made. */
   readonly time_ms: number;
   readonly started_ms: number;
@@ -26,6 +32,27 @@ export interface HealthReport {
   /** Current queue depths, from every `*_queue_depth` gauge: `store.measurements`, … */
   readonly queues: Readonly<Record<string, number>>;
   readonly counters: CountersSummary;
+  /** Every isolated plugin of the service, by name (empty for a service without plugins). */
+  readonly plugins: readonly PluginHealth[];
+}
+
+export type HealthStatus = 'ok' | 'degraded' | 'error';
+
+/** One plugin, from the gauges and counters `isolatePlugin` keeps (labelled `plugin`). */
+export interface PluginHealth {
+  readonly plugin: string;
+  /** `running`, `restarting` (waiting out a back-off after a failure) or `stopped`. */
+  readonly state: PluginState | 'unknown';
+  /** Restarts since the service started. */
+  readonly restarts: number;
+  /** Failures (throws or errors) since the service started. */
+  readonly errors: number;
+  /** Failures since the plugin last ran its reset period without one; above 0 the plugin is not healthy. */
+  readonly consecutive_failures: number;
+  /** Measurements waiting for it. */
+  readonly queue_depth: number;
+  /** Measurements it never saw (queue full, or left over when it stopped). */
+  readonly dropped: number;
 }
 
 export interface StoreHealth {
@@ -118,9 +145,15 @@ export function createHealthCheck(options: HealthCheckOptions): () => Promise<He
       if (boxes.status === 'fulfilled') registered = boxes.value.map((b) => b.box_id);
     }
     const nowMs = scheduler.now();
+    const plugins = await pluginHealth(options.metrics);
+    const problems = [
+      ...(storeHealth.status === 'error' ? [`store: ${storeHealth.error ?? 'unreachable'}`] : []),
+      ...plugins.flatMap(pluginProblem),
+    ];
     return {
       service: options.service,
-      status: storeHealth.status === 'error' ? 'error' : 'ok',
+      status: storeHealth.status === 'error' ? 'error' : problems.length > 0 ? 'degraded' : 'ok',
+      ...(problems.length > 0 ? { problems } : {}),
       time_ms: nowMs,
       started_ms: startedMs,
       uptime_s: Math.max(0, (nowMs - startedMs) / 1000),
@@ -128,6 +161,7 @@ export function createHealthCheck(options: HealthCheckOptions): () => Promise<He
       boxes: mergeBoxes(registered, stored, options.liveness, nowMs),
       queues: await queueDepths(options.metrics),
       counters: await countersSummary(options.metrics),
+      plugins,
     };
   };
 }
@@ -163,6 +197,49 @@ export function mergeBoxes(
     if (seen !== undefined) e.last_seen_ago_s = Math.max(0, (nowMs - seen) / 1000);
   }
   return out;
+}
+
+/** Every plugin that has a `makai_plugin_state` series, with its counters and gauges. */
+async function pluginHealth(metrics: Metrics): Promise<PluginHealth[]> {
+  const byPlugin = async (name: string) => {
+    const out = new Map<string, number>();
+    const metric = metrics.registry.getSingleMetric(name);
+    if (!metric) return out;
+    for (const v of (await metric.get()).values) {
+      const plugin = String(v.labels['plugin']);
+      out.set(plugin, (out.get(plugin) ?? 0) + v.value);
+    }
+    return out;
+  };
+  const states = new Map<string, PluginState | 'unknown'>();
+  const stateMetric = metrics.registry.getSingleMetric('makai_plugin_state');
+  for (const v of stateMetric ? (await stateMetric.get()).values : []) {
+    const plugin = String(v.labels['plugin']);
+    const state = String(v.labels['state']);
+    if (!states.has(plugin)) states.set(plugin, 'unknown');
+    if (v.value === 1 && (PLUGIN_STATES as readonly string[]).includes(state)) states.set(plugin, state as PluginState);
+  }
+  const [restarts, errors, failures, queues, dropped] = await Promise.all(
+    ['makai_plugin_restarts_total', 'makai_plugin_errors_total', 'makai_plugin_consecutive_failures', 'makai_plugin_queue_depth', 'makai_plugin_dropped_total'].map(byPlugin),
+  );
+  return [...states]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([plugin, state]) => ({
+      plugin,
+      state,
+      restarts: restarts!.get(plugin) ?? 0,
+      errors: errors!.get(plugin) ?? 0,
+      consecutive_failures: failures!.get(plugin) ?? 0,
+      queue_depth: queues!.get(plugin) ?? 0,
+      dropped: dropped!.get(plugin) ?? 0,
+    }));
+}
+
+/** Why a plugin makes the service degraded, or nothing: it is restarting, or has restarted and not yet run its reset period cleanly. */
+function pluginProblem(p: PluginHealth): string[] {
+  if (p.state === 'restarting') return [`plugin ${p.plugin}: restarting after ${p.consecutive_failures} consecutive failure${p.consecutive_failures === 1 ? '' : 's'} (${p.restarts} restarts)`];
+  if (p.consecutive_failures > 0) return [`plugin ${p.plugin}: failed ${p.consecutive_failures} time${p.consecutive_failures === 1 ? '' : 's'} lately, running again (${p.restarts} restarts)`];
+  return [];
 }
 
 /** Every gauge named `makai_<what>_queue_depth`, as `<what>.<label values>` → value. */

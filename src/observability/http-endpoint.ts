@@ -35,8 +35,9 @@ export interface ObservabilityServer {
  * The HTTP endpoint of a service, on `node:http`:
  *
  * - `GET /metrics`: the service's Prometheus registry in the text exposition format;
- * - `GET /health`: the {@link HealthReport} as JSON, status 200 when it says `ok`, 503 when
- *   it says `error` or could not be made (then `{ "status": "error", "error": "…" }`);
+ * - `GET /health`: the {@link HealthReport} as JSON, status 200 when it says `ok` or
+ *   `degraded` (the service still serves: a load balancer should keep it), 503 when it says
+ *   `error` or could not be made (then `{ "status": "error", "error": "…" }`);
  * - anything else: 404 (405 for another method on those two paths).
  *
  * Nothing a client sends can crash it: a failing handler answers 500 and is logged.
@@ -77,7 +78,7 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
     const outcome = await settleWithin(options.health, healthTimeoutMs);
     const [status, body] =
       'report' in outcome
-        ? [outcome.report.status === 'ok' ? 200 : 503, outcome.report]
+        ? [outcome.report.status === 'error' ? 503 : 200, outcome.report]
         : [503, { status: 'error', error: describeError(outcome.error) }];
     if ('error' in outcome) logger.warn('health check failed', { error: describeError(outcome.error) });
     send(response, status, 'application/json; charset=utf-8', JSON.stringify(body) + '\n', request.method === 'HEAD');

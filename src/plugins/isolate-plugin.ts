@@ -40,6 +40,14 @@ export interface IsolatePluginOptions {
  */
 export const DEFAULT_PLUGIN_MAX_QUEUE = 10_000;
 
+/**
+ * What an isolated plugin is doing, as the `state` label of `makai_plugin_state`: `running`
+ * (subscribed, taking measurements), `restarting` (failed, waiting out its back-off; what
+ * arrives meanwhile queues), `stopped` (completed, or cut off when its input ended).
+ */
+export const PLUGIN_STATES = ['running', 'restarting', 'stopped'] as const;
+export type PluginState = (typeof PLUGIN_STATES)[number];
+
 /** Measurements delivered to the plugin between checks of the drain's time budget. */
 const DRAIN_BATCH = 64;
 /**
@@ -79,8 +87,11 @@ const DRAIN_BUDGET_MS = 5;
  * plugin's own and invisible here.
  *
  * Metrics, labelled `plugin`: `makai_plugin_errors_total`, `makai_plugin_restarts_total`,
- * `makai_plugin_dropped_total`, `makai_plugin_requests_total`, and
- * `makai_plugin_requests_rejected_total{reason="invalid-request"}`.
+ * `makai_plugin_dropped_total`, `makai_plugin_requests_total`,
+ * `makai_plugin_requests_rejected_total{reason="invalid-request"}`, and the gauges the health
+ * report reads: `makai_plugin_state{state}` (1 for the current one of {@link PLUGIN_STATES}),
+ * `makai_plugin_queue_depth` and `makai_plugin_consecutive_failures` (failures since the plugin
+ * last ran `resetAfterMs` without one; 0 for a healthy plugin).
  *
  * @param plugin The plugin's operator (from its factory). It must keep its state per
  *   subscription: a restart is a new subscription.
@@ -120,6 +131,14 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
   const dropped = metrics.counter('makai_plugin_dropped_total', 'Measurements a plugin never saw (queue full, or left over when it stopped)', ['plugin']);
   const accepted = metrics.counter('makai_plugin_requests_total', 'Event requests a plugin emitted that passed the checks', ['plugin']);
   const rejected = metrics.counter('makai_plugin_requests_rejected_total', 'Event requests a plugin emitted that were refused', ['plugin', 'reason']);
+  const stateGauge = metrics.gauge('makai_plugin_state', 'What a plugin is doing: 1 for its current state (running, restarting, stopped), 0 for the others', ['plugin', 'state']);
+  const queueDepth = metrics.gauge('makai_plugin_queue_depth', 'Measurements waiting for a plugin', ['plugin']).labels(labels);
+  const consecutiveFailures = metrics
+    .gauge('makai_plugin_consecutive_failures', 'Plugin failures since it last ran resetAfterMs without one (0: healthy)', ['plugin'])
+    .labels(labels);
+  const showState = (state: PluginState) => {
+    for (const s of PLUGIN_STATES) stateGauge.set({ ...labels, state: s }, s === state ? 1 : 0);
+  };
 
   return function isolatedPlugin(source: Observable<Measurement>): Observable<EventRequest> {
     return new Observable<EventRequest>((destination) => {
@@ -155,6 +174,13 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
       const dropQueue = () => {
         if (queue.length > 0) dropped.inc(labels, queue.length);
         queue.length = 0;
+        queueDepth.set(0);
+      };
+      /** Armed at each restart: a plugin that then runs resetAfterMs without failing is healthy again. */
+      let recoveredTimer: Subscription | undefined;
+      const setFailures = (n: number) => {
+        failures = n;
+        consecutiveFailures.set(n);
       };
 
       const stopPlugin = () => {
@@ -168,6 +194,7 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
       const finish = () => {
         if (phase === 'done') return;
         phase = 'done';
+        showState('stopped');
         stopPlugin();
         dropQueue();
         timers.unsubscribe();
@@ -203,6 +230,7 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
             input.next(queue.shift() as Measurement);
           }
         } while (phase === 'running' && input && queue.length > 0 && scheduler.now() - started < DRAIN_BUDGET_MS);
+        queueDepth.set(queue.length);
         if (phase !== 'running' || !input) return;
         if (queue.length > 0) scheduleDrain();
         else if (sourceDone && !inputCompleted) {
@@ -220,11 +248,13 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
           return;
         }
         const now = scheduler.now();
-        if (now - startedAt >= resetAfterMs) failures = 0;
-        failures += 1;
+        recoveredTimer?.unsubscribe();
+        recoveredTimer = undefined;
+        setFailures((now - startedAt >= resetAfterMs ? 0 : failures) + 1);
         const delay = Math.min(initialBackoffMs * 2 ** (failures - 1), maxBackoffMs);
         logger.error('plugin failed; restarting after back-off', { error: describeError(error), failures, restartInMs: delay });
         phase = 'backoff';
+        showState('restarting');
         restartTimer = later(() => {
           restartTimer = undefined;
           restart();
@@ -239,6 +269,7 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
       const start = () => {
         const incarnation = ++generation;
         phase = 'running';
+        showState('running');
         startedAt = scheduler.now();
         inputCompleted = false;
         const subject = new Subject<Measurement>();
@@ -273,6 +304,10 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
       const restart = () => {
         restarts.inc(labels);
         logger.info('plugin restarted');
+        recoveredTimer = later(() => {
+          recoveredTimer = undefined;
+          setFailures(0);
+        }, resetAfterMs);
         start();
       };
 
@@ -288,10 +323,12 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
             dropped.inc(labels);
           }
           queue.push(measurement);
+          queueDepth.set(queue.length);
           scheduleDrain();
         },
         error: (error: unknown) => {
           phase = 'done';
+          showState('stopped');
           stopPlugin();
           destination.error(error);
         },
@@ -316,10 +353,12 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
 
       return () => {
         phase = 'done';
+        showState('stopped');
         sourceSubscription.unsubscribe();
         stopPlugin();
         timers.unsubscribe();
         queue.length = 0;
+        queueDepth.set(0);
       };
     });
   };

@@ -489,6 +489,11 @@ export class MongoStore implements Store {
     await this.run(op, () => this.boxes.updateOne({ box_id: box.box_id }, update, { upsert: true }));
   }
 
+  /** Deletes the `opq_boxes` document of the box (every one, should View have written two). */
+  removeBox(boxId: string): Promise<boolean> {
+    return this.run('removeBox', async () => (await this.boxes.deleteMany({ box_id: boxId })).deletedCount > 0);
+  }
+
   async updateBoxStatus(status: BoxStatus): Promise<void> {
     const op = 'updateBoxStatus';
     const set = this.validate(op, () => boxStatusSet(op, status));

@@ -383,6 +383,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  removeBox(boxId: string): Promise<boolean> {
+    return this.run('removeBox', () => this.stmt.removeBox.run(boxId).changes > 0);
+  }
+
   updateBoxStatus(status: BoxStatus): Promise<void> {
     return this.run('updateBoxStatus', () => {
       this.stmt.upsertStatus.run(status.box_id, status.last_measurement_ms ?? null, status.last_pong_ms ?? null);
@@ -615,6 +619,7 @@ function prepareStatements(db: Database.Database) {
     upsertBox: db.prepare<[string, string | null, string | null, number | null]>(
       'INSERT OR REPLACE INTO opq_boxes (box_id, location, public_key, calibration_constant) VALUES (?, ?, ?, ?)',
     ),
+    removeBox: db.prepare<[string]>('DELETE FROM opq_boxes WHERE box_id = ?'),
     upsertStatus: db.prepare<[string, number | null, number | null]>(
       `INSERT INTO box_status (box_id, last_measurement_ms, last_pong_ms) VALUES (?, ?, ?)
        ON CONFLICT (box_id) DO UPDATE SET

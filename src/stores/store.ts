@@ -53,6 +53,8 @@ export interface Store {
   getBox(boxId: string): Promise<BoxRecord | undefined>;
   /** Creates or replaces a registry entry (used by `makai up` and tests; OPQ View owns it in production). */
   upsertBox(box: BoxRecord): Promise<void>;
+  /** Removes a registry entry (`makai boxes remove`); false when there was none. Its status and data stay. */
+  removeBox(boxId: string): Promise<boolean>;
   /** Records liveness; fields left undefined keep their stored value. */
   updateBoxStatus(status: BoxStatus): Promise<void>;
   /**

@@ -232,4 +232,40 @@ describe('isolatePlugin', () => {
       (e: unknown) => e instanceof ConfigError && e.path === 'maxBackoffMs',
     );
   });
+
+  it('should show on its gauges that a failing plugin is restarting, then recovering, then healthy, then stopped', async () => {
+    const { ts, options, metrics } = setup({ initialBackoffMs: 4, maxBackoffMs: 8, resetAfterMs: 50, maxQueue: 10 });
+    const broken: PluginOperator = (source) =>
+      source.pipe(
+        map((): EventRequest => {
+          throw new Error('boom');
+        }),
+      );
+    // Metrics.value reads the gauge when called (prom-client builds the values before its first
+    // await), so each snapshot is the state at its frame; were it not, all would be the last one.
+    const read = async () => {
+      // Every read starts here, synchronously: after an await the virtual run would be over.
+      const [running, restarting, stopped, failures, queue] = await Promise.all([
+        metrics.value('makai_plugin_state', { plugin: 'p', state: 'running' }),
+        metrics.value('makai_plugin_state', { plugin: 'p', state: 'restarting' }),
+        metrics.value('makai_plugin_state', { plugin: 'p', state: 'stopped' }),
+        metrics.value('makai_plugin_consecutive_failures', { plugin: 'p' }),
+        metrics.value('makai_plugin_queue_depth', { plugin: 'p' }),
+      ]);
+      return { running, restarting, stopped, failures, queue };
+    };
+    const snapshots = new Map<number, ReturnType<typeof read>>();
+    ts.run(({ hot, expectObservable }) => {
+      // a fails at 1 (back-off 4); b waits in the queue; the restart at 5 fails on b (back-off
+      // 8); the restart at 13 runs cleanly, and 50 frames later the plugin is healthy again.
+      const source = hot('-ab' + '-'.repeat(97) + '|', measurements);
+      expectObservable(source.pipe(isolatePlugin(broken, options))).toBe('-'.repeat(100) + '|');
+      for (const frame of [3, 10, 20, 70]) ts.schedule(() => void snapshots.set(frame, read()), frame);
+    });
+    assert.deepStrictEqual(await snapshots.get(3), { running: 0, restarting: 1, stopped: 0, failures: 1, queue: 1 });
+    assert.deepStrictEqual(await snapshots.get(10), { running: 0, restarting: 1, stopped: 0, failures: 2, queue: 0 });
+    assert.deepStrictEqual(await snapshots.get(20), { running: 1, restarting: 0, stopped: 0, failures: 2, queue: 0 });
+    assert.deepStrictEqual(await snapshots.get(70), { running: 1, restarting: 0, stopped: 0, failures: 0, queue: 0 });
+    assert.deepStrictEqual(await read(), { running: 0, restarting: 0, stopped: 1, failures: 0, queue: 0 });
+  });
 });

@@ -470,6 +470,13 @@ export function storeContract(
         await store.upsertBox({ box_id: '1', location: 'manoa' });
         assert.deepStrictEqual(await store.getBox('1'), { box_id: '1', location: 'manoa' });
         assert.equal((await store.listBoxes()).length, 6);
+
+        // A removal takes the entry out of the registry and says whether there was one.
+        assert.equal(await store.removeBox('5'), true);
+        assert.equal(await store.getBox('5'), undefined);
+        assert.deepStrictEqual(byBoxId(await store.listBoxes()).map((b) => b.box_id), ['1', '2', '3', '4', '6']);
+        assert.equal(await store.removeBox('5'), false, 'a second removal finds nothing');
+        assert.equal(await store.removeBox('missing'), false);
       }));
 
     it(`${name}: keeps a box's calibration_constant (OPQ Mauka reads it), and refuses one that is not a positive number`, () =>

@@ -33,12 +33,13 @@ Options:
                       else ${DEFAULT_ACQUISITION_STORE_URI})
   --log-level LEVEL   debug | info | warn | error (default info; or MAKAI_LOG_LEVEL)
   --metrics-address HOST:PORT  serve /metrics (Prometheus) and /health there (default: none)
+  --create-store-dir  create the directory of a sqlite: store named by --store or the config
+                      when it does not exist (it is refused otherwise)
 
 SIGINT/SIGTERM finish the request or reply in hand, close the sockets and exit 0.`;
 
 export const command: CliCommand = brokerCommand({
   service: 'acquisition-broker',
-  summary: 'run the acquisition broker (event numbers, box data requests and waveforms, CURVE)',
   usage,
   defaultConfigFile: DEFAULT_ACQUISITION_BROKER_CONFIG_FILE,
   schema: acquisitionBrokerConfigSchema,

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { DeadLetterDoc } from '../../protocol/documents.js';
-import { UsageError, type CliCommand } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command.js';
 import { textTable } from '../text-table.js';
 import { withExistingStore } from '../with-existing-store.js';
 import { DEFAULT_STORE_URI } from './run.js';
@@ -22,10 +21,9 @@ Exits 1 with a message when the store cannot be opened.`;
 
 /** `makai deadletters`: the kept refused inputs, newest first. */
 export const command: CliCommand = {
-  summary: 'list the newest refused inputs (reason, socket, first bytes, time)',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: [...argv],
       allowPositionals: true,
       options: { store: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },

@@ -1,11 +1,10 @@
 import { open } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
 import { DEFAULT_CALIBRATION, SAMPLES_PER_CYCLE } from '../../protocol/box-adc.js';
 import type { BoxEventDoc, EventDoc } from '../../protocol/documents.js';
 import type { Store } from '../../stores/store.js';
 import { cycleRmsEnvelope, decodeWaveform, sampleTimeMs } from '../../stores/waveform-bytes.js';
-import { UsageError, type CliCommand, type CliIo } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 import { renderEventPlot, type EventPlotBox } from '../plots/event-plot.js';
 import { writePlot } from '../plots/write-plot.js';
 import { textTable } from '../text-table.js';
@@ -39,7 +38,6 @@ Exits 1 with a message when the store, the event or the box does not exist.`;
 
 /** `makai events`: list, show, export and plot stored events (spec §4.3–4.5). */
 export const command: CliCommand = {
-  summary: 'list, show, export (CSV) and plot (SVG) stored events and their waveforms',
   usage,
   async run(argv, io) {
     const [subcommand, ...rest] = argv;
@@ -64,7 +62,7 @@ const STORE_OPTION = { store: { type: 'string' } } as const;
 const CALIBRATION_OPTION = { calibration: { type: 'string' } } as const;
 
 async function listCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { ...STORE_OPTION, limit: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals } = parseCommandArgs({ args: [...argv], allowPositionals: true, options: { ...STORE_OPTION, limit: { type: 'string' }, json: { type: 'boolean' } } });
   if (positionals.length > 0) throw new UsageError(`events list takes no arguments (got "${positionals[0]}")`);
   const limit = values.limit === undefined ? DEFAULT_LIMIT : positiveInteger(values.limit, '--limit');
   return withExistingStore(values.store ?? DEFAULT_STORE_URI, 'makai events list', io, async (store) => {
@@ -109,7 +107,7 @@ export interface BoxEventSummary {
 }
 
 async function showCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { ...STORE_OPTION, ...CALIBRATION_OPTION, json: { type: 'boolean' } } });
+  const { values, positionals } = parseCommandArgs({ args: [...argv], allowPositionals: true, options: { ...STORE_OPTION, ...CALIBRATION_OPTION, json: { type: 'boolean' } } });
   const eventId = eventIdArgument(positionals, 'show');
   const calibration = calibrationOption(values.calibration);
   return withExistingStore(values.store ?? DEFAULT_STORE_URI, 'makai events show', io, async (store) => {
@@ -194,7 +192,7 @@ async function summarize(store: Store, event: EventDoc, boxEvent: BoxEventDoc, c
 const CSV_CHUNK_ROWS = 50_000;
 
 async function exportCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: [...argv],
     allowPositionals: true,
     options: { ...STORE_OPTION, ...CALIBRATION_OPTION, box: { type: 'string' }, out: { type: 'string' } },
@@ -251,7 +249,7 @@ function* csvChunks(counts: Int16Array, times: readonly number[], calibration: n
 }
 
 async function plotCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: [...argv],
     allowPositionals: true,
     options: { ...STORE_OPTION, ...CALIBRATION_OPTION, out: { type: 'string' }, width: { type: 'string' } },

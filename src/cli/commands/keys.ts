@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { CertificateExistsError, readCertificate, writeCertificatePair } from '../../security/curve-certificate.js';
-import { UsageError, type CliCommand, type CliIo } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand, type CliIo } from '../command.js';
 
 const USAGE = `Usage:
   makai keys generate <name> --dir <dir> [--force]
@@ -18,7 +17,7 @@ Options:
   -h, --help    this text`;
 
 async function generate(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args: [...args],
     options: { dir: { type: 'string' }, force: { type: 'boolean', default: false } },
     allowPositionals: true,
@@ -52,7 +51,7 @@ async function generate(args: readonly string[], io: CliIo): Promise<number> {
 }
 
 async function show(args: readonly string[], io: CliIo): Promise<number> {
-  const { positionals } = parseArgs({ args: [...args], options: {}, allowPositionals: true, strict: true });
+  const { positionals } = parseCommandArgs({ args: [...args], options: {}, allowPositionals: true, strict: true });
   const [file, ...extra] = positionals;
   if (file === undefined) throw new UsageError('show needs a <file>');
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -63,26 +62,18 @@ async function show(args: readonly string[], io: CliIo): Promise<number> {
 
 /** `makai keys`: CURVE certificates for boxes and brokers (spec §3). */
 export const command: CliCommand = {
-  summary: 'generate and inspect CURVE key certificates',
   usage: USAGE,
   async run(argv, io) {
     const [sub, ...rest] = argv;
-    try {
-      switch (sub) {
-        case 'generate':
-          return await generate(rest, io);
-        case 'show':
-          return await show(rest, io);
-        case undefined:
-          throw new UsageError('missing subcommand (generate or show)');
-        default:
-          throw new UsageError(`unknown subcommand "${sub}" (generate or show)`);
-      }
-    } catch (error) {
-      // parseArgs reports unknown or malformed options with a TypeError carrying an ERR_PARSE_ARGS_* code.
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((error as Error).message);
-      throw error;
+    switch (sub) {
+      case 'generate':
+        return await generate(rest, io);
+      case 'show':
+        return await show(rest, io);
+      case undefined:
+        throw new UsageError('missing subcommand (generate or show)');
+      default:
+        throw new UsageError(`unknown subcommand "${sub}" (generate or show)`);
     }
   },
 };

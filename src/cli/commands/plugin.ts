@@ -1,7 +1,6 @@
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError, type CliCommand } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command.js';
 import { PLUGIN_TEMPLATES } from '../plugin-templates/index.js';
 
 const LANGS = Object.keys(PLUGIN_TEMPLATES);
@@ -24,13 +23,12 @@ Options:
 
 /** `makai plugin new`: plugin skeletons in every supported language. */
 export const command: CliCommand = {
-  summary: 'write a plugin skeleton with its test (TypeScript, C or Rust to WebAssembly, …)',
   usage: USAGE,
   async run(argv, io) {
     const [sub, ...rest] = argv;
     if (sub === undefined) throw new UsageError('missing subcommand (new)');
     if (sub !== 'new') throw new UsageError(`unknown subcommand "${sub}" (new)`);
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: rest,
       options: { lang: { type: 'string', default: 'ts' }, dir: { type: 'string' } },
       allowPositionals: true,

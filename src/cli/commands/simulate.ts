@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { asyncScheduler } from 'rxjs';
 import { ConfigError } from '../../core/errors.js';
 import { checkDurationRange, durationRangeMs, MAX_TIMER_MS, parseDuration, type DurationRange } from '../../core/duration.js';
@@ -10,7 +9,7 @@ import { startNetworkedFleet, type NetworkedFleetStats } from '../../simulator/n
 import { defaultScenario, parseCompactScenario, parseScenarioText, quietScenario, type Scenario } from '../../simulator/scenario.js';
 import { SimulatedFleet } from '../../simulator/simulated-fleet.js';
 import { createCliLogger } from '../cli-logger.js';
-import { UsageError, type CliCommand } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command.js';
 
 const DEFAULTS = {
   boxes: 3,
@@ -55,7 +54,6 @@ SIGINT/SIGTERM, once every socket is closed.`;
 
 /** `makai simulate`: simulated boxes on the network (spec §1.3 S9–S11, §6.5). */
 export const command: CliCommand = {
-  summary: 'run simulated OPQ Boxes against the brokers',
   usage,
   async run(argv, io) {
     const options = parseOptions(argv);
@@ -125,35 +123,27 @@ interface SimulateOptions {
 }
 
 function parseOptions(argv: readonly string[]): SimulateOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: false,
-      strict: true,
-      options: {
-        boxes: { type: 'string' },
-        'server-key': { type: 'string' },
-        'keys-dir': { type: 'string' },
-        trigger: { type: 'string' },
-        'box-pub': { type: 'string' },
-        'box-pull': { type: 'string' },
-        scenario: { type: 'string' },
-        inject: { type: 'string', multiple: true },
-        quiet: { type: 'boolean', default: false },
-        seed: { type: 'string' },
-        rate: { type: 'string' },
-        duration: { type: 'string' },
-        'status-every': { type: 'string' },
-        'log-level': { type: 'string' },
-      },
-    });
-  } catch (error) {
-    // parseArgs reports unknown or malformed options with a TypeError carrying an ERR_PARSE_ARGS_* code.
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((error as Error).message);
-    throw error;
-  }
+  const parsed = parseCommandArgs({
+    args: [...argv],
+    allowPositionals: false,
+    strict: true,
+    options: {
+      boxes: { type: 'string' },
+      'server-key': { type: 'string' },
+      'keys-dir': { type: 'string' },
+      trigger: { type: 'string' },
+      'box-pub': { type: 'string' },
+      'box-pull': { type: 'string' },
+      scenario: { type: 'string' },
+      inject: { type: 'string', multiple: true },
+      quiet: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      'status-every': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
   const v = parsed.values;
   const serverKey = v['server-key'];
   const keysDir = v['keys-dir'];

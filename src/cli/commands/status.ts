@@ -1,9 +1,8 @@
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { parseArgs } from 'node:util';
 import { describeError } from '../../core/errors.js';
-import type { BoxHealth, HealthReport } from '../../observability/health.js';
-import { UsageError, type CliCommand } from '../command.js';
+import type { BoxHealth, HealthReport, PluginHealth } from '../../observability/health.js';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command.js';
 import { textTable } from '../text-table.js';
 
 /** OPQ's health plugin listened on port 8080; `metrics_address: "127.0.0.1:8080"` matches this default. */
@@ -13,21 +12,22 @@ const usage = `Usage: makai status [--url http://host:port] [options]
 
 Asks a running service for its health (GET /health on the address its metrics_address setting,
 or the observability address it was started with, names) and prints it: the store's status,
-each box with when it was last heard from, queue depths and counters.
+each plugin (running or restarting, restarts, queue, drops), each box with when it was last
+heard from, queue depths and counters. \`makai up\` serves it on ${DEFAULT_STATUS_URL} by default.
 
 Options:
   --url URL       the service's endpoint (default ${DEFAULT_STATUS_URL}; host:port is enough)
   --timeout MS    how long to wait for an answer (default 5000)
   --json          print the health report as JSON
 
-Exits 0 when the service reports ok, 1 when it reports an error or cannot be reached.`;
+Exits 0 when the service reports ok; 1 when it reports degraded (a plugin is failing) or an
+error (its store cannot be reached), or cannot be reached itself.`;
 
 /** `makai status`: a running service's health report, readable. */
 export const command: CliCommand = {
-  summary: "print a running service's health: store, boxes last seen, queues, counters",
   usage,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: [...argv],
       allowPositionals: true,
       options: { url: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } },
@@ -74,6 +74,7 @@ export function formatHealthReport(report: HealthReport, source: string): string
     const detail = store.status === 'ok' ? `probe ${store.probe_ms ?? '?'} ms` : store.error ?? 'unknown error';
     lines.push(`store:    ${store.status}  ${where}  (${detail})`);
   }
+  for (const problem of report.problems ?? []) lines.push(`problem:  ${problem}`);
   const queues = Object.entries(report.queues);
   lines.push(`queues:   ${queues.length === 0 ? 'none' : queues.map(([name, depth]) => `${name} ${depth}`).join(', ')}`);
   const c = report.counters;
@@ -82,6 +83,13 @@ export function formatHealthReport(report: HealthReport, source: string): string
     `counters: ${c.measurements_in} measurements in, ${c.pongs_in} PONGs, ${c.rejected.total} rejected` +
       (reasons.length > 0 ? ` (${reasons.map(([reason, n]) => `${reason} ${n}`).join(', ')})` : ''),
   );
+  // A service from before plugins were reported sends none.
+  const plugins = report.plugins ?? [];
+  if (plugins.length > 0) {
+    lines.push('');
+    lines.push(`plugins (${plugins.length}):`);
+    lines.push(pluginTable(plugins));
+  }
   lines.push('');
   if (report.boxes.length === 0) {
     lines.push('boxes:    none known yet');
@@ -90,6 +98,11 @@ export function formatHealthReport(report: HealthReport, source: string): string
     lines.push(boxTable(report.boxes));
   }
   return lines.join('\n');
+}
+
+function pluginTable(plugins: readonly PluginHealth[]): string {
+  const rows = plugins.map((p) => [p.plugin, p.state, String(p.restarts), String(p.consecutive_failures), String(p.queue_depth), String(p.dropped)]);
+  return textTable(['plugin', 'state', 'restarts', 'failing', 'queue', 'dropped'], rows, new Set([2, 3, 4, 5]));
 }
 
 function boxTable(boxes: readonly BoxHealth[]): string {
@@ -157,7 +170,7 @@ function isHealthReport(body: unknown): body is HealthReport {
   const r = body as Partial<HealthReport>;
   return (
     typeof r.service === 'string' &&
-    (r.status === 'ok' || r.status === 'error') &&
+    (r.status === 'ok' || r.status === 'degraded' || r.status === 'error') &&
     typeof r.store === 'object' &&
     Array.isArray(r.boxes) &&
     typeof r.queues === 'object' &&

@@ -1,11 +1,10 @@
-import { parseArgs } from 'node:util';
-import { DateTime } from 'luxon';
 import type { TrendDoc, TrendStats } from '../../protocol/documents.js';
 import type { TimeRangeQuery } from '../../stores/store.js';
-import { UsageError, type CliCommand } from '../command.js';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command.js';
 import { renderTrendPlot } from '../plots/trend-plot.js';
 import { writePlot } from '../plots/write-plot.js';
 import { textTable } from '../text-table.js';
+import { describeRange, isoTime as iso, limitOption, timeRangeOptions } from '../time-range-options.js';
 import { withExistingStore } from '../with-existing-store.js';
 import { DEFAULT_STORE_URI } from './run.js';
 
@@ -28,10 +27,9 @@ Exits 1 with a message when the store does not exist or holds no windows for the
 
 /** `makai trends`: a box's trend windows as a table, JSON or a plot (spec §4.2). */
 export const command: CliCommand = {
-  summary: "print or plot a box's trend windows (voltage, frequency, THD min/avg/max)",
   usage,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCommandArgs({
       args: [...argv],
       allowPositionals: true,
       options: {
@@ -48,22 +46,19 @@ export const command: CliCommand = {
     const boxId = values.box;
     if (boxId === undefined || boxId === '') throw new UsageError('--box <box id> is required');
     if (values.plot !== undefined && values.json) throw new UsageError('choose one of --plot and --json');
-    const fromMs = values.from === undefined ? undefined : timeOption(values.from, '--from');
-    const toMs = values.to === undefined ? undefined : timeOption(values.to, '--to');
-    if (fromMs !== undefined && toMs !== undefined && !(toMs > fromMs)) throw new UsageError('--to must be after --from');
+    const range = timeRangeOptions(values);
+    const { fromMs, toMs } = range;
     const limit = values.limit === undefined ? undefined : limitOption(values.limit);
     const query: TimeRangeQuery = {
       box_id: boxId,
-      ...(fromMs === undefined ? {} : { fromMs }),
-      ...(toMs === undefined ? {} : { toMs }),
+      ...range,
       ...(limit === undefined ? {} : { limit }),
     };
 
     return withExistingStore(values.store ?? DEFAULT_STORE_URI, 'makai trends', io, async (store) => {
       const trends = await store.queryTrends(query);
       if (trends.length === 0) {
-        const range = fromMs === undefined && toMs === undefined ? '' : ` between ${fromMs === undefined ? 'the start' : iso(fromMs)} and ${toMs === undefined ? 'now' : iso(toMs)}`;
-        io.err(`makai trends: no trend windows for box ${boxId}${range} in ${store.location}`);
+        io.err(`makai trends: no trend windows for box ${boxId}${describeRange(range)} in ${store.location}`);
         return 1;
       }
       if (values.json) {
@@ -101,22 +96,4 @@ export function trendTable(trends: readonly TrendDoc[]): string {
   });
   const header = ['start (UTC)', 'end (UTC)', 'count', 'V min', 'V avg', 'V max', 'f min', 'f avg', 'f max', 'thd avg %', 'thd max %'];
   return textTable(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]));
-}
-
-/** An ISO 8601 time (UTC unless it names a zone) or epoch ms. */
-function timeOption(text: string, option: string): number {
-  if (/^\d+$/.test(text)) return Number(text);
-  const time = DateTime.fromISO(text, { zone: 'utc' });
-  if (!time.isValid) throw new UsageError(`${option} "${text}" is not an ISO 8601 time like 2024-05-01T10:00Z (${time.invalidExplanation ?? time.invalidReason})`);
-  return time.toMillis();
-}
-
-function limitOption(text: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new UsageError(`--limit must be a whole number ≥ 1 (got "${text}")`);
-  return value;
-}
-
-function iso(ms: number): string {
-  return Number.isFinite(ms) ? (DateTime.fromMillis(ms, { zone: 'utc' }).toISO({ suppressMilliseconds: true }) ?? String(ms)) : '-';
 }

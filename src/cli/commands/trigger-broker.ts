@@ -25,12 +25,13 @@ Options:
                       store, else mongo_uri, else none: client_certs only)
   --log-level LEVEL   debug | info | warn | error (default info; or MAKAI_LOG_LEVEL)
   --metrics-address HOST:PORT  serve /metrics (Prometheus) and /health there (default: none)
+  --create-store-dir  create the directory of a sqlite: store named by --store or the config
+                      when it does not exist (it is refused otherwise)
 
 SIGINT/SIGTERM close the sockets and exit 0.`;
 
 export const command: CliCommand = brokerCommand({
   service: 'trigger-broker',
-  summary: 'run the triggering broker (box trigger stream → backend subscribers, CURVE)',
   usage,
   defaultConfigFile: DEFAULT_TRIGGER_BROKER_CONFIG_FILE,
   schema: triggerBrokerConfigSchema,

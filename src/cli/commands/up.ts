@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { checkDurationRange, durationRangeMs, MAX_TIMER_MS, parseDuration, type DurationRange } from '../../core/duration.js';
 import { defaultScenario, parseCompactScenario, parseScenarioText, type Scenario } from '../../simulator/scenario.js';
 import { createCliLogger } from '../cli-logger.js';
-import { UsageError, type CliCommand, type CliIo } from '../command.js';
+import { parseCommandArgs, UsageError, userMessage, type CliCommand, type CliIo } from '../command.js';
 import { startLocalDeployment, type LocalDeployment } from '../local-deployment.js';
+import { parseListenAddress } from '../../config/listen-address.js';
+import { ensureStoreDirectory } from '../store-directory.js';
+
+/** Where `makai up` serves /metrics and /health unless told otherwise: what `makai status` asks. */
+export const DEFAULT_UP_METRICS_ADDRESS = '127.0.0.1:8080';
 
 const usage = `Usage: makai up [options]        (npm start -- [options])
 
@@ -24,13 +28,17 @@ Options:
   --seed N            simulator seed (default 1)
   --duration D        stop after D (e.g. 40s, 2m); default: until Ctrl-C
   --status-every D    status line interval (default 2s)
+  --metrics-address HOST:PORT  serve the web console, /metrics (Prometheus) and /health
+                      there (default ${DEFAULT_UP_METRICS_ADDRESS}, which \`makai status\` reads; port 0
+                      picks a free one)
+  --no-metrics        serve none of them
+  --create-store-dir  create the directory of a --store sqlite: file that does not exist
   --log-level LEVEL   debug | info | warn | error (default warn)`;
 
 export const command: CliCommand = {
-  summary: 'run brokers, triggering service and simulated boxes on one machine',
   usage,
   async run(argv, io) {
-    const { values } = parseArgs({
+    const { values } = parseCommandArgs({
       args: [...argv],
       options: {
         'data-dir': { type: 'string', default: './data' },
@@ -44,6 +52,9 @@ export const command: CliCommand = {
         duration: { type: 'string' },
         'status-every': { type: 'string', default: '2s' },
         'log-level': { type: 'string', default: 'warn' },
+        'metrics-address': { type: 'string', default: DEFAULT_UP_METRICS_ADDRESS },
+        'no-metrics': { type: 'boolean', default: false },
+        'create-store-dir': { type: 'boolean', default: false },
       },
     });
     const boxes = values['no-simulate'] ? 0 : Number(values.boxes);
@@ -55,6 +66,8 @@ export const command: CliCommand = {
     const statusEveryMs = msOf(values['status-every'], '--status-every', { min: '100ms', max: '1d' });
     const scenario = await scenarioOf(values.scenario, values.inject, boxes);
     const logger = createCliLogger(values['log-level']);
+    const observabilityAddress = values['no-metrics'] ? undefined : metricsAddressOf(values['metrics-address']);
+    if (values.store) await ensureStoreDirectory({ uri: values.store, origin: { configPath: '--store' } }, { create: values['create-store-dir'] });
 
     const deployment = await startLocalDeployment({
       dataDir: values['data-dir'],
@@ -64,12 +77,15 @@ export const command: CliCommand = {
       scenario,
       seed,
       logger,
+      ...(observabilityAddress === undefined ? {} : { observabilityAddress }),
     });
     io.out(
       `makai up: store ${deployment.store.location}; boxes connect to ${deployment.endpoints.interface} (triggers), ` +
         `${deployment.endpoints.box_pub} and ${deployment.endpoints.box_pull} (acquisition). ` +
         (boxes > 0 ? `${boxes} simulated boxes, scenario "${scenario.name}".` : 'Waiting for real boxes.'),
     );
+    const url = deployment.observabilityUrl;
+    if (url) io.out(`makai up: web console ${url}/, health ${url}/health (makai status --url ${url}), metrics ${url}/metrics`);
 
     const startedAt = Date.now();
     let lastIn = 0;
@@ -77,7 +93,7 @@ export const command: CliCommand = {
     const timer = setInterval(() => {
       void printStatus(deployment, io, startedAt, lastIn, printed, statusEveryMs).then(
         (messagesIn) => (lastIn = messagesIn),
-        (error: unknown) => io.err(`makai up: status failed: ${String(error)}`),
+        (error: unknown) => io.err(`makai up: status failed: ${userMessage(error)}`),
       );
     }, statusEveryMs);
     const finished = durationMs === undefined ? new Promise<never>(() => {}) : new Promise<string>((r) => setTimeout(r, durationMs, 'duration'));
@@ -126,6 +142,16 @@ async function printStatus(d: LocalDeployment, io: CliIo, startedAt: number, las
     );
   }
   return s.messagesIn;
+}
+
+/** A listen address checked before anything starts, so a typo is a usage error, not a half-started deployment. */
+function metricsAddressOf(text: string): string {
+  try {
+    parseListenAddress(text);
+  } catch (error) {
+    throw new UsageError(`--metrics-address: ${error instanceof Error ? error.message.replace(/^metrics_address: /, '') : String(error)}`);
+  }
+  return text;
 }
 
 /** A duration flag in ms, refused (a usage error) outside `range`: a timer would turn "25d" into 1 ms. */

@@ -70,6 +70,32 @@ describe('makai status', () => {
     assert.deepStrictEqual(JSON.parse(json.out.join('')), report);
   });
 
+  it('prints a degraded service with its problems and plugin table, and exits 1', async () => {
+    const report = {
+      service: 'triggering',
+      status: 'degraded',
+      problems: ['plugin broken: restarting after 3 consecutive failures (2 restarts)'],
+      time_ms: 1_700_000_000_000,
+      started_ms: 1_699_999_990_000,
+      uptime_s: 10,
+      store: { status: 'ok', kind: 'sqlite', location: '/data/makai.db', probe_ms: 1 },
+      boxes: [],
+      queues: { 'plugin.broken': 12 },
+      counters: { measurements_in: 60, pongs_in: 0, rejected: { total: 0, by_reason: {}, by_source: {} }, totals: {} },
+      plugins: [
+        { plugin: 'broken', state: 'restarting', restarts: 2, errors: 3, consecutive_failures: 3, queue_depth: 12, dropped: 4 },
+        { plugin: 'threshold', state: 'running', restarts: 0, errors: 0, consecutive_failures: 0, queue_depth: 0, dropped: 0 },
+      ],
+    };
+    answer = { status: 200, type: 'application/json', body: JSON.stringify(report) };
+    const { io, out } = captureIo();
+    assert.equal(await command.run(['--url', url], io), 1);
+    const text = out.join('\n');
+    assert.match(text, /^triggering: DEGRADED {2}\(up 10\.0 s, /);
+    assert.match(text, /^problem: +plugin broken: restarting after 3 consecutive failures \(2 restarts\)$/m);
+    assert.match(text, /^plugins \(2\):\nplugin +state +restarts +failing +queue +dropped\nbroken +restarting +2 +3 +12 +4\nthreshold +running +0 +0 +0 +0$/m);
+  });
+
   it('refuses a URL that is not http(s) and a bad timeout', async () => {
     const { io } = captureIo();
     await assert.rejects(command.run(['--url', 'ftp://host:21'], io), UsageError);

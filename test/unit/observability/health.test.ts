@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { VirtualTimeScheduler } from 'rxjs';
+import { Subject, VirtualTimeScheduler, map } from 'rxjs';
+import { silentLogger } from '../../../src/core/logger.js';
+import { isolatePlugin } from '../../../src/plugins/isolate-plugin.js';
+import type { EventRequest, Measurement, PluginOperator } from '../../../src/plugins/plugin.js';
+import { triggerMessage } from '../../helpers/messages.js';
 import { Metrics } from '../../../src/core/metrics.js';
 import { BoxLiveness } from '../../../src/observability/box-liveness.js';
 import { createHealthCheck } from '../../../src/observability/health.js';
@@ -105,5 +109,56 @@ describe('health check', () => {
     assert.equal(report.status, 'ok');
     assert.deepStrictEqual(report.store, { status: 'none' });
     assert.deepStrictEqual(report.boxes, []);
+  });
+
+  it('is degraded while a plugin crash-loops, lists every plugin, and is ok again once it has run its reset period', async () => {
+    const scheduler = clockAt(T);
+    /** Runs what is due up to T + ms of virtual time, no further. */
+    const advanceTo = (ms: number) => {
+      scheduler.maxFrames = T + ms;
+      scheduler.flush();
+    };
+    const metrics = new Metrics();
+    const broken: PluginOperator = (source) =>
+      source.pipe(
+        map((): EventRequest => {
+          throw new Error('boom');
+        }),
+      );
+    const idle: PluginOperator = (source) => source.pipe(map((m): EventRequest => ({ startTimestampMsUtc: m.time, endTimestampMsUtc: m.time + 1, triggerType: 'OTHER', percentMagnitude: 0, boxIds: [m.id], requestee: 'idle', description: '', requestData: false })));
+    const input = new Subject<Measurement>();
+    const tuning = { logger: silentLogger, metrics, scheduler, initialBackoffMs: 1000, maxBackoffMs: 1000, resetAfterMs: 60_000 };
+    input.pipe(isolatePlugin(broken, { name: 'broken', ...tuning })).subscribe();
+    new Subject<Measurement>().pipe(isolatePlugin(idle, { name: 'idle', ...tuning })).subscribe();
+    const health = createHealthCheck({ service: 'triggering', metrics, scheduler });
+
+    const before = await health();
+    assert.equal(before.status, 'ok');
+    assert.equal(before.problems, undefined);
+    assert.deepStrictEqual(before.plugins.map((p) => [p.plugin, p.state]), [['broken', 'running'], ['idle', 'running']]);
+
+    input.next(triggerMessage({ time: T }));
+    input.next(triggerMessage({ time: T + 166 }));
+    advanceTo(10); // the first drain fails on the first measurement; the second waits
+    const failing = await health();
+    assert.equal(failing.status, 'degraded');
+    assert.deepStrictEqual(failing.problems, ['plugin broken: restarting after 1 consecutive failure (0 restarts)']);
+    assert.deepStrictEqual(failing.plugins, [
+      { plugin: 'broken', state: 'restarting', restarts: 0, errors: 1, consecutive_failures: 1, queue_depth: 1, dropped: 0 },
+      { plugin: 'idle', state: 'running', restarts: 0, errors: 0, consecutive_failures: 0, queue_depth: 0, dropped: 0 },
+    ]);
+    assert.equal(failing.queues['plugin.broken'], 1, 'the plugin queue is one of the queues too');
+
+    advanceTo(1500); // restarted at 1000, failed on the second measurement
+    advanceTo(30_000); // restarted at 2000 with nothing to fail on
+    const recovering = await health();
+    assert.equal(recovering.status, 'degraded');
+    assert.deepStrictEqual(recovering.problems, ['plugin broken: failed 2 times lately, running again (2 restarts)']);
+    assert.equal(recovering.plugins[0]!.state, 'running');
+
+    advanceTo(70_000); // 60 s of running without a failure since the restart at 2000
+    const healthy = await health();
+    assert.equal(healthy.status, 'ok');
+    assert.deepStrictEqual(healthy.plugins[0], { plugin: 'broken', state: 'running', restarts: 2, errors: 2, consecutive_failures: 0, queue_depth: 0, dropped: 0 });
   });
 });

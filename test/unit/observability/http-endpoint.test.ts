@@ -20,6 +20,7 @@ function report(status: HealthReport['status']): HealthReport {
     boxes: [{ box_id: '1', last_measurement_ms: 1500, last_seen_ago_s: 0.5, registered: true }],
     queues: { 'store.measurements': 3 },
     counters: { measurements_in: 7, pongs_in: 0, rejected: { total: 0, by_reason: {}, by_source: {} }, totals: {} },
+    plugins: [],
   };
 }
 
@@ -64,6 +65,13 @@ describe('observability HTTP endpoint', () => {
     response = await fetch(`${server.url}/health?verbose=1`);
     assert.equal(response.status, 503);
     assert.deepStrictEqual(await response.json(), report('error'));
+  });
+
+  it('answers 200 for a degraded service: it still serves, with the problems in the report', async () => {
+    const server = await start(async () => ({ ...report('ok'), status: 'degraded', problems: ['plugin p: restarting'] }));
+    const response = await fetch(`${server.url}/health`);
+    assert.equal(response.status, 200);
+    assert.deepStrictEqual(await response.json(), { ...report('ok'), status: 'degraded', problems: ['plugin p: restarting'] });
   });
 
   it('answers 503 with the message when the health check fails or does not answer, and keeps serving', async () => {
