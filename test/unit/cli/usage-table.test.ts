@@ -14,6 +14,7 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   keys: ['generate', 'show'],
   events: ['list', 'show', 'export', 'plot'],
   boxes: ['add', 'list', 'remove'],
+  plugin: ['new'],
 };
 
 interface Outcome {
