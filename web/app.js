@@ -192,8 +192,23 @@ async function showServiceStatus(panel) {
     ? el(
         'table',
         { id: 'plugin-status' },
-        el('thead', {}, el('tr', {}, ...['Plugin', 'State', 'Restarts', 'Queue', 'Dropped'].map((h) => el('th', {}, h)))),
-        el('tbody', {}, ...plugins.map((p) => el('tr', { 'data-plugin': p.name }, el('td', {}, p.name), el('td', {}, p.state ?? p.status ?? ''), el('td', { class: 'num' }, p.restarts ?? 0), el('td', { class: 'num' }, p.queue ?? p.queue_depth ?? 0), el('td', { class: 'num' }, p.dropped ?? 0)))),
+        el('thead', {}, el('tr', {}, ...['Plugin', 'State', 'Restarts', 'Errors', 'Queue', 'Dropped'].map((h) => el('th', {}, h)))),
+        el(
+          'tbody',
+          {},
+          ...plugins.map((p) =>
+            el(
+              'tr',
+              { 'data-plugin': p.plugin, class: p.state === 'running' && !p.consecutive_failures ? '' : 'stale' },
+              el('td', {}, p.plugin),
+              el('td', { 'data-field': 'state' }, p.state),
+              el('td', { class: 'num' }, p.restarts),
+              el('td', { class: 'num' }, p.errors),
+              el('td', { class: 'num' }, p.queue_depth),
+              el('td', { class: 'num' }, p.dropped),
+            ),
+          ),
+        ),
       )
     : el('div', { class: 'muted' }, 'no plugin status in this service’s health report');
   const queues = Object.entries(health.queues ?? {}).map(([name, depth]) => `${name}: ${depth}`).join(' · ') || 'none';

@@ -59,7 +59,7 @@ describe('the web console in a real browser', { skip: missing ? `no Chromium at 
     dir = await createTempDir('makai-console-');
     feed = new zmq.XPublisher();
     await feed.bind('tcp://127.0.0.1:*');
-    await writeFile(dir.file('makai.json'), JSON.stringify({ zmq_trigger_endpoint: feed.lastEndpoint, measurement_flush: '100ms' }));
+    await writeFile(dir.file('makai.json'), JSON.stringify({ zmq_trigger_endpoint: feed.lastEndpoint, measurement_flush: '100ms', plugins: [{ plugin: 'threshold' }] }));
     const loaded = await loadTopology(dir.file('makai.json'));
     service = await startTriggeringService({ loaded, storeUri: fixture.uri, logger: silentLogger, observabilityAddress: '127.0.0.1:0' });
     await within(feed.receive(), 30_000, "the service's subscription");
@@ -95,6 +95,8 @@ describe('the web console in a real browser', { skip: missing ? `no Chromium at 
     for (let k = 10; k < 16; k++) await send(k, 117.3);
     await voltage.filter({ hasText: '117.3 V' }).waitFor({ timeout: 20_000 });
     assert.match((await page.locator('#service-status').textContent()) ?? '', /triggering: ok/);
+    // The plugin status panel: the threshold plugin, running.
+    await page.locator('#plugin-status [data-plugin="threshold"] [data-field="state"]').filter({ hasText: 'running' }).waitFor({ timeout: 20_000 });
     await page.screenshot({ path: join(DOCS, 'console-boxes.png') });
   });
 
