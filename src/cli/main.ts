@@ -18,6 +18,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   deadletters: () => import('./commands/deadletters.js'),
   events: () => import('./commands/events.js'),
   trends: () => import('./commands/trends.js'),
+  replay: () => import('./commands/replay.js'),
 };
 
 function mainUsage(summaries: readonly [string, string][]): string {

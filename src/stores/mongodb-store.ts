@@ -44,7 +44,7 @@ import {
 import { withTransientRetry, type MongoRetryPolicy } from './mongodb-retry.js';
 import { DUPLICATE_KEY, bulkWrapped, isDuplicateKeyError, mongoStoreError } from './mongodb-store-error.js';
 import { redactUri } from './redact-uri.js';
-import type { BoxReply, BoxReplyOutcome, DeadLetterRing, Store, TimeRangeQuery } from './store.js';
+import { DEFAULT_STREAM_PAGE_SIZE, type BoxReply, type BoxReplyOutcome, type DeadLetterRing, type EventListQuery, type MeasurementStreamQuery, type Store, type TimeRangeQuery } from './store.js';
 
 export type { MongoExpiryMode, MongoExpiryOption } from './mongodb-expiry.js';
 export type { MongoRetryPolicy } from './mongodb-retry.js';
@@ -536,11 +536,15 @@ export class MongoStore implements Store {
     });
   }
 
-  listEvents(query: { readonly limit?: number } = {}): Promise<EventDoc[]> {
+  listEvents(query: EventListQuery = {}): Promise<EventDoc[]> {
     return this.run('listEvents', async () => {
       const limit = checkLimit('listEvents', query.limit);
       if (limit === 0) return [];
-      const cursor = this.events.find({}).sort({ event_id: -1 });
+      const range: Document = {};
+      if (query.fromMs !== undefined) range['$gte'] = query.fromMs;
+      if (query.toMs !== undefined) range['$lt'] = query.toMs;
+      const filter: Filter<Document> = Object.keys(range).length > 0 ? { target_event_start_timestamp_ms: range } : {};
+      const cursor = this.events.find(filter).sort({ event_id: -1 });
       if (limit !== undefined) cursor.limit(limit);
       return (await cursor.toArray()).map(eventFromBson);
     });
@@ -567,6 +571,33 @@ export class MongoStore implements Store {
     return this.run('queryMeasurements', async () =>
       (await this.rangeFind('queryMeasurements', this.measurements, query)).map(measurementFromBson),
     );
+  }
+
+  /**
+   * One server cursor (`batchSize` = `pageSize`) over the `{timestamp_ms, _id}` index, so the
+   * server streams in time order without a blocking sort. Not retried midway: a cursor lost to
+   * an outage rejects the iteration with the StoreError (a replay is re-run, not resumed).
+   */
+  async *streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<MeasurementDoc> {
+    const operation = 'streamMeasurements';
+    if (this.closed) throw this.fail(operation, new StoreError(operation, `store ${this.location} is closed`, false));
+    const pageSize = query.pageSize ?? DEFAULT_STREAM_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw this.fail(operation, new StoreError(operation, `pageSize must be a whole number ≥ 1, got ${pageSize}`, false));
+    if (query.boxes !== undefined && query.boxes.length === 0) return;
+    const filter: Filter<Document> = {};
+    const range: Document = {};
+    if (query.fromMs !== undefined) range['$gte'] = query.fromMs;
+    if (query.toMs !== undefined) range['$lt'] = query.toMs;
+    if (Object.keys(range).length > 0) filter['timestamp_ms'] = range;
+    if (query.boxes !== undefined) filter['box_id'] = { $in: [...query.boxes] };
+    const cursor = this.measurements.find(filter).sort({ timestamp_ms: 1, _id: 1 }).batchSize(pageSize);
+    try {
+      for await (const doc of cursor) yield measurementFromBson(doc);
+    } catch (error) {
+      throw this.fail(operation, error);
+    } finally {
+      await cursor.close().catch(() => undefined);
+    }
   }
 
   countMeasurements(query: { readonly box_id?: string } = {}): Promise<number> {
@@ -782,6 +813,8 @@ interface ReplyPlan {
 async function createIndexes(db: Db, logger: Logger): Promise<void> {
   const specs: { collection: string; key: Document; unique?: boolean }[] = [
     { collection: 'measurements', key: { box_id: 1, timestamp_ms: 1 } },
+    // Replays read the whole fleet in time order (streamMeasurements); _id breaks ties.
+    { collection: 'measurements', key: { timestamp_ms: 1, _id: 1 } },
     { collection: 'trends', key: { box_id: 1, timestamp_ms: 1 } },
     // One document per box and window; original trends lack window_start_ms, and one per minute never collide.
     { collection: 'trends', key: { box_id: 1, window_start_ms: 1, timestamp_ms: 1 }, unique: true },

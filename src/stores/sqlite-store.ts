@@ -12,7 +12,7 @@ import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
 import { mergeTrends } from './merge-trends.js';
 import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
 import { isRetryableSqliteError, sqliteStoreError } from './sqlite-store-error.js';
-import type { BoxReply, BoxReplyOutcome, DeadLetterRing, Store, TimeRangeQuery } from './store.js';
+import { DEFAULT_STREAM_PAGE_SIZE, type BoxReply, type BoxReplyOutcome, type DeadLetterRing, type EventListQuery, type MeasurementStreamQuery, type Store, type TimeRangeQuery } from './store.js';
 
 export interface SqliteStoreOptions {
   /** Database file. Missing parent directories are created. `:memory:` gives a private in-memory store. */
@@ -399,10 +399,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  listEvents(query: { readonly limit?: number } = {}): Promise<EventDoc[]> {
+  listEvents(query: EventListQuery = {}): Promise<EventDoc[]> {
     return this.run('listEvents', () => {
       const limit = sqlLimit('listEvents', query.limit);
-      return (this.stmt.listEvents.all(limit) as EventRow[]).map(eventFromRow);
+      if (query.fromMs === undefined && query.toMs === undefined) return (this.stmt.listEvents.all(limit) as EventRow[]).map(eventFromRow);
+      const rows = this.prepared(
+        'SELECT * FROM events WHERE target_event_start_timestamp_ms >= ? AND target_event_start_timestamp_ms < ? ORDER BY event_id DESC LIMIT ?',
+      ).all(query.fromMs ?? Number.MIN_SAFE_INTEGER, query.toMs ?? Number.MAX_SAFE_INTEGER, limit) as EventRow[];
+      return rows.map(eventFromRow);
     });
   }
 
@@ -425,6 +429,35 @@ export class SqliteStore implements Store {
       const rows = this.prepared(sql).all(...where.params, sqlLimit('queryMeasurements', query.limit)) as MeasurementRow[];
       return rows.map(measurementFromRow);
     });
+  }
+
+  /**
+   * Keyset pages on `(timestamp_ms, rowid)`: each page is one short query that starts after the
+   * last row of the one before, so no statement stays open between pages (better-sqlite3 holds
+   * the connection busy while an iterator is open, and a long read would pin the WAL).
+   */
+  async *streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<MeasurementDoc> {
+    const pageSize = query.pageSize ?? DEFAULT_STREAM_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw this.fail('streamMeasurements', new StoreError('streamMeasurements', `pageSize must be a whole number ≥ 1, got ${pageSize}`, false));
+    if (query.boxes !== undefined && query.boxes.length === 0) return;
+    const boxes = query.boxes === undefined ? '' : ` AND box_id IN (${query.boxes.map(() => '?').join(', ')})`;
+    const sql = `SELECT rowid AS row_id, * FROM measurements
+      WHERE timestamp_ms >= ? AND timestamp_ms < ?${boxes} AND (timestamp_ms > ? OR (timestamp_ms = ? AND rowid > ?))
+      ORDER BY timestamp_ms, rowid LIMIT ?`;
+    const from = query.fromMs ?? Number.MIN_SAFE_INTEGER;
+    const to = query.toMs ?? Number.MAX_SAFE_INTEGER;
+    let afterTime = Number.MIN_SAFE_INTEGER;
+    let afterRow = Number.MIN_SAFE_INTEGER;
+    for (;;) {
+      const page = await this.run('streamMeasurements', () =>
+        this.prepared(sql).all(from, to, ...(query.boxes ?? []), afterTime, afterTime, afterRow, pageSize) as (MeasurementRow & { row_id: number })[],
+      );
+      for (const row of page) yield measurementFromRow(row);
+      if (page.length < pageSize) return;
+      const last = page[page.length - 1]!;
+      afterTime = last.timestamp_ms;
+      afterRow = last.row_id;
+    }
   }
 
   countMeasurements(query: { readonly box_id?: string } = {}): Promise<number> {

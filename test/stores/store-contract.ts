@@ -226,6 +226,36 @@ export function storeContract(
         assert.equal(await store.countMeasurements({ box_id: 'missing' }), 0);
       }));
 
+    it(`${name}: streams measurements in time order, page by page, by range and box`, () =>
+      withStore(async (store) => {
+        // Ties on timestamp_ms across pages: the page boundary must neither repeat nor skip a row.
+        const docs = [
+          measurement('1', T, { thd: 0.01 }),
+          measurement('2', T),
+          measurement('3', T),
+          measurement('1', T + 100),
+          measurement('2', T + 100),
+          measurement('3', T + 200),
+          measurement('1', T + 300),
+        ];
+        await store.insertMeasurements([docs[5]!, docs[6]!, docs[3]!]);
+        await store.insertMeasurements([docs[0]!, docs[1]!, docs[2]!, docs[4]!]);
+        const collect = async (query: Parameters<Store['streamMeasurements']>[0]) => {
+          const seen: MeasurementDoc[] = [];
+          for await (const doc of store.streamMeasurements(query)) seen.push(doc);
+          return seen;
+        };
+        const byTime = (list: MeasurementDoc[]) => list.map((d) => `${d.timestamp_ms - T}:${d.box_id}`).sort();
+        const all = await collect({ pageSize: 2 });
+        assert.deepStrictEqual(all.map((d) => d.timestamp_ms), docs.map((d) => d.timestamp_ms), 'oldest first');
+        assert.deepStrictEqual(byTime(all), byTime(docs), 'every document once, across page boundaries');
+        assert.deepStrictEqual(all.find((d) => d.box_id === '1' && d.timestamp_ms === T), docs[0]);
+        assert.deepStrictEqual(byTime(await collect({ fromMs: T + 100, toMs: T + 300, pageSize: 1 })), byTime(docs.slice(3, 6)));
+        assert.deepStrictEqual(byTime(await collect({ boxes: ['1', '3'] })), byTime([docs[0]!, docs[2]!, docs[3]!, docs[5]!, docs[6]!]));
+        assert.deepStrictEqual(await collect({ boxes: [] }), []);
+        assert.deepStrictEqual(await collect({ fromMs: T + 301 }), []);
+      }));
+
     it(`${name}: deletes measurements whose expireAt is at or before now`, () =>
       withStore(async (store) => {
         const now = new Date(T);
@@ -344,6 +374,11 @@ export function storeContract(
         assert.deepStrictEqual(await store.listEvents(), [three, two, one]);
         assert.deepStrictEqual(await store.listEvents({ limit: 2 }), [three, two]);
         assert.deepStrictEqual(await store.listEvents({ limit: 0 }), []);
+        const later = eventDoc(4, { target_event_start_timestamp_ms: T + 5000, target_event_end_timestamp_ms: T + 6000 });
+        await store.insertEvent(later);
+        assert.deepStrictEqual(await store.listEvents({ fromMs: T, toMs: T + 5001 }), [later], 'by requested start');
+        assert.deepStrictEqual(await store.listEvents({ toMs: T + 5000 }), [three, two, one]);
+        assert.deepStrictEqual(await store.listEvents({ fromMs: T - 1000, limit: 1 }), [later]);
       }));
 
     it(`${name}: allocates distinct event ids from two instances at once`, () =>
@@ -607,6 +642,9 @@ export function storeContract(
           listBoxEvents: () => store.listBoxEvents(1),
           getWaveform: () => store.getWaveform(waveformFilename(1, '1')),
           queryMeasurements: () => store.queryMeasurements({}),
+          streamMeasurements: async () => {
+            for await (const _ of store.streamMeasurements({})) break;
+          },
           countMeasurements: () => store.countMeasurements(),
           queryTrends: () => store.queryTrends({}),
           insertDeadLetters: () => store.insertDeadLetters([{ source: 's', reason: 'truncated', detail: '', preview: '', at_ms: T }]),
