@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   events: () => import('./commands/events.js'),
   trends: () => import('./commands/trends.js'),
   replay: () => import('./commands/replay.js'),
+  test: () => import('./commands/test.js'),
 };
 
 function mainUsage(summaries: readonly [string, string][]): string {
