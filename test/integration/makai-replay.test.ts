@@ -100,6 +100,51 @@ describe('makai replay', () => {
     assert.deepStrictEqual((JSON.parse(out) as { requests: JsonRequest[] }).requests.map((r) => r.boxIds), [[1, 2]]);
   });
 
+  it('--against recorded: matched, only-new and only-recorded, as JSON and as a table', async () => {
+    const path = dir.file('recorded.db');
+    const store = await openSqliteStore({ path });
+    const event = (event_id: number, type: string, boxes: string[], start: number, end: number) => ({
+      event_id,
+      type: type as 'VOLTAGE_SAG',
+      description: '',
+      boxes_triggered: boxes,
+      boxes_received: [],
+      latencies_ms: [],
+      reply_latencies_ms: [],
+      target_event_start_timestamp_ms: start,
+      target_event_end_timestamp_ms: end,
+    });
+    try {
+      await store.insertMeasurements(recording());
+      // The two-box sag as recorded; box 1's dip was not (an older, laxer config); a swell that the config no longer sees.
+      await store.insertEvent(event(1, 'VOLTAGE_SAG', ['1', '2'], T + 9000, T + 12_000));
+      await store.insertEvent(event(2, 'VOLTAGE_SWELL', ['2'], T + 25_000, T + 27_000));
+      // Outside the range: not compared.
+      await store.insertEvent(event(3, 'VOLTAGE_SWELL', ['2'], T + 60_000, T + 62_000));
+    } finally {
+      await store.close();
+    }
+    const { io, text } = captureIo();
+    const args = ['replay', '--store', `sqlite:${path}`, '--from', String(T), '--to', String(T + 30_000), '--against', 'recorded'];
+    assert.equal(await main([...args, '--json'], io), 0);
+    const comparison = JSON.parse(text()) as {
+      summary: unknown;
+      matched: { recorded: { event_id: number }; replayed: JsonRequest }[];
+      onlyNew: JsonRequest[];
+      onlyRecorded: { event_id: number }[];
+    };
+    assert.deepStrictEqual(comparison.summary, { matched: 1, onlyNew: 1, onlyRecorded: 1 });
+    assert.equal(comparison.matched[0]!.recorded.event_id, 1);
+    assert.deepStrictEqual(comparison.matched[0]!.replayed.boxIds, [1, 2]);
+    assert.deepStrictEqual(comparison.onlyNew.map((r) => r.boxIds), [[1]]);
+    assert.deepStrictEqual(comparison.onlyRecorded.map((e) => e.event_id), [2]);
+
+    const table = captureIo();
+    assert.equal(await main(args, table.io), 0);
+    assert.match(table.text(), /1 matched, 1 only-new, 1 only-recorded/);
+    assert.match(table.text(), /\nonly-new\s+-\s+2026-12-01T00:00:19/);
+  });
+
   it('prints a table by default', async () => {
     const { code, out } = await replay('--from', String(T), '--to', String(T + 30_000));
     assert.equal(code, 0);
