@@ -20,6 +20,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ command: CliCommand }>>>
   trends: () => import('./commands/trends.js'),
   replay: () => import('./commands/replay.js'),
   test: () => import('./commands/test.js'),
+  shadow: () => import('./commands/shadow.js'),
 };
 
 function mainUsage(summaries: readonly [string, string][]): string {

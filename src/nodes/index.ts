@@ -13,3 +13,4 @@ export { acquisitionPush, type AcquisitionPushOptions } from './acquisition-push
 export { boxLiveness, type BoxLivenessOptions } from './box-liveness.js';
 export { deadLetters, type DeadLettersOptions } from './dead-letters.js';
 export { storedMeasurements, type StoredMeasurementsOptions } from './stored-measurements.js';
+export { shadowLog, type ShadowLogOptions } from './shadow-log.js';

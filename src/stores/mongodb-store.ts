@@ -15,7 +15,8 @@ import type { Counter } from 'prom-client';
 import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc } from '../protocol/documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, ShadowRequestDoc, TrendDoc } from '../protocol/documents.js';
+import type { TriggerType } from '../protocol/messages.js';
 import {
   boxEventFromBson,
   boxEventToBson,
@@ -766,6 +767,27 @@ export class MongoStore implements Store {
     });
   }
 
+  // --- shadow plugins' requests --------------------------------------------------------------
+  // Collection `shadow_requests`: rare (one per request a shadow rule makes), listed newest first.
+
+  private get shadowRequests(): Collection {
+    return this.client.db(this.database).collection('shadow_requests');
+  }
+
+  insertShadowRequests(docs: readonly ShadowRequestDoc[]): Promise<void> {
+    return this.insertBatch('insertShadowRequests', this.shadowRequests, docs, shadowRequestToBson);
+  }
+
+  listShadowRequests(query: { readonly limit?: number; readonly plugin?: string } = {}): Promise<ShadowRequestDoc[]> {
+    return this.run('listShadowRequests', async () => {
+      const limit = checkLimit('listShadowRequests', query.limit);
+      if (limit === 0) return [];
+      const cursor = this.shadowRequests.find(query.plugin === undefined ? {} : { plugin: query.plugin }).sort({ at_ms: -1, _id: -1 });
+      if (limit !== undefined) cursor.limit(limit);
+      return (await cursor.toArray()).map(shadowRequestFromBson);
+    });
+  }
+
   trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number> {
     return this.run('trimDeadLetters', async () => {
       checkLimit('trimDeadLetters', keep);
@@ -780,6 +802,42 @@ export class MongoStore implements Store {
       return result.deletedCount;
     });
   }
+}
+
+function shadowRequestToBson(doc: ShadowRequestDoc, operation = 'insertShadowRequests'): Document {
+  for (const field of ['plugin', 'type', 'requestee', 'description'] as const) {
+    if (typeof doc[field] !== 'string') throw new StoreError(operation, `${field} must be a string`, false);
+  }
+  if (!Array.isArray(doc.boxes) || !doc.boxes.every((box) => typeof box === 'string')) throw new StoreError(operation, 'boxes must be an array of strings', false);
+  if (typeof doc.percent_magnitude !== 'number' || !Number.isFinite(doc.percent_magnitude)) throw new StoreError(operation, 'percent_magnitude must be a finite number', false);
+  if (typeof doc.request_data !== 'boolean') throw new StoreError(operation, 'request_data must be a boolean', false);
+  return {
+    plugin: doc.plugin,
+    at_ms: int64(operation, 'at_ms', doc.at_ms),
+    type: doc.type,
+    boxes: [...doc.boxes],
+    start_ms: int64(operation, 'start_ms', doc.start_ms),
+    end_ms: int64(operation, 'end_ms', doc.end_ms),
+    percent_magnitude: doc.percent_magnitude,
+    requestee: doc.requestee,
+    description: doc.description,
+    request_data: doc.request_data,
+  };
+}
+
+function shadowRequestFromBson(doc: Document): ShadowRequestDoc {
+  return {
+    plugin: String(doc['plugin']),
+    at_ms: toNumber(doc['at_ms']),
+    type: String(doc['type']) as TriggerType,
+    boxes: (doc['boxes'] as unknown[]).map(String),
+    start_ms: toNumber(doc['start_ms']),
+    end_ms: toNumber(doc['end_ms']),
+    percent_magnitude: Number(doc['percent_magnitude']),
+    requestee: String(doc['requestee']),
+    description: String(doc['description']),
+    request_data: doc['request_data'] === true,
+  };
 }
 
 function deadLetterToBson(doc: DeadLetterDoc, operation = 'insertDeadLetters'): Document {

@@ -7,7 +7,7 @@ import { mergeTrends } from './merge-trends.js';
  * The schema version this code writes, kept in `PRAGMA user_version`. Bump it and add a step to
  * {@link MIGRATIONS} when the schema changes; never edit a released step.
  */
-export const SQLITE_SCHEMA_VERSION = 4;
+export const SQLITE_SCHEMA_VERSION = 5;
 
 /**
  * The SQLite schema of the logical OPQ collections (spec §4). Tables are STRICT so a wrong type
@@ -176,8 +176,26 @@ function statsJson(stats: TrendStats | undefined): string | null {
   return stats === undefined ? null : JSON.stringify(stats);
 }
 
+/** Version 5: the requests of shadow plugins, logged instead of sent (`makai shadow list`). */
+const SCHEMA_V5 = `
+CREATE TABLE shadow_requests (
+  id                INTEGER PRIMARY KEY,
+  plugin            TEXT    NOT NULL,
+  at_ms             INTEGER NOT NULL,
+  type              TEXT    NOT NULL,
+  boxes             TEXT    NOT NULL,
+  start_ms          INTEGER NOT NULL,
+  end_ms            INTEGER NOT NULL,
+  percent_magnitude REAL    NOT NULL,
+  requestee         TEXT    NOT NULL,
+  description       TEXT    NOT NULL,
+  request_data      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX shadow_requests_newest ON shadow_requests (at_ms, id);
+`;
+
 /** Step i brings a database from user_version i to i + 1: SQL, or code for what SQL cannot say. */
-const MIGRATIONS: readonly (string | ((db: BetterSqlite3.Database) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schemaV4];
+const MIGRATIONS: readonly (string | ((db: BetterSqlite3.Database) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schemaV4, SCHEMA_V5];
 
 /**
  * Creates or upgrades the schema of an open database. Runs under `BEGIN IMMEDIATE` and re-reads

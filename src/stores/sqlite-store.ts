@@ -6,7 +6,7 @@ import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { TriggerType } from '../protocol/messages.js';
-import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, ShadowRequestDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
 import { inlineMeasurementWriter, SqliteMeasurementThread, type MeasurementWriter, type ThreadData } from './sqlite-measurement-thread.js';
 import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
 import { mergeTrends } from './merge-trends.js';
@@ -146,6 +146,34 @@ function measurementFromRow(row: MeasurementRow): MeasurementDoc {
     frequency: row.frequency,
     ...(row.thd === null ? {} : { thd: row.thd }),
     expireAt: new Date(row.expire_at_ms),
+  };
+}
+
+interface ShadowRequestRow {
+  plugin: string;
+  at_ms: number;
+  type: string;
+  boxes: string;
+  start_ms: number;
+  end_ms: number;
+  percent_magnitude: number;
+  requestee: string;
+  description: string;
+  request_data: number;
+}
+
+function shadowRequestFromRow(row: ShadowRequestRow): ShadowRequestDoc {
+  return {
+    plugin: row.plugin,
+    at_ms: row.at_ms,
+    type: row.type as TriggerType,
+    boxes: JSON.parse(row.boxes) as string[],
+    start_ms: row.start_ms,
+    end_ms: row.end_ms,
+    percent_magnitude: row.percent_magnitude,
+    requestee: row.requestee,
+    description: row.description,
+    request_data: row.request_data !== 0,
   };
 }
 
@@ -564,6 +592,38 @@ export class SqliteStore implements Store {
         'SELECT source, reason, detail, preview, at_ms FROM dead_letters ORDER BY at_ms DESC, id DESC LIMIT ?',
       ).all(limit) as DeadLetterDoc[];
       return rows.map((row) => ({ ...row }));
+    });
+  }
+
+  insertShadowRequests(docs: readonly ShadowRequestDoc[]): Promise<void> {
+    return this.run('insertShadowRequests', () => {
+      const insert = this.prepared(
+        `INSERT INTO shadow_requests (plugin, at_ms, type, boxes, start_ms, end_ms, percent_magnitude, requestee, description, request_data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const db = this.db as Database.Database;
+      this.insertEach(
+        'insertShadowRequests',
+        docs,
+        db.transaction((batch: readonly ShadowRequestDoc[], refused: unknown[]) =>
+          insertValid(batch, refused, (doc) => {
+            if (!Array.isArray(doc.boxes) || !doc.boxes.every((box) => typeof box === 'string')) throw new StoreError('insertShadowRequests', 'boxes must be an array of strings', false);
+            insert.run(doc.plugin, doc.at_ms, doc.type, JSON.stringify(doc.boxes), doc.start_ms, doc.end_ms, doc.percent_magnitude, doc.requestee, doc.description, doc.request_data ? 1 : 0);
+          }),
+        ),
+      );
+    });
+  }
+
+  listShadowRequests(query: { readonly limit?: number; readonly plugin?: string } = {}): Promise<ShadowRequestDoc[]> {
+    return this.run('listShadowRequests', () => {
+      const limit = sqlLimit('listShadowRequests', query.limit);
+      const rows = (
+        query.plugin === undefined
+          ? this.prepared('SELECT * FROM shadow_requests ORDER BY at_ms DESC, id DESC LIMIT ?').all(limit)
+          : this.prepared('SELECT * FROM shadow_requests WHERE plugin = ? ORDER BY at_ms DESC, id DESC LIMIT ?').all(query.plugin, limit)
+      ) as ShadowRequestRow[];
+      return rows.map(shadowRequestFromRow);
     });
   }
 

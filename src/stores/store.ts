@@ -1,4 +1,4 @@
-import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc } from '../protocol/documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, ShadowRequestDoc, TrendDoc } from '../protocol/documents.js';
 
 /**
  * The one storage interface of Makai. The embedded SQLite store (default) and the MongoDB
@@ -99,6 +99,13 @@ export interface Store {
    * leaves the others alone (the dead-letter store keeps a bounded ring per source and reason).
    */
   trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number>;
+
+  // --- shadow plugins' requests (logged, never sent) -----------------------------------------
+
+  /** Inserts requests of shadow plugins (`shadow_requests`). */
+  insertShadowRequests(docs: readonly ShadowRequestDoc[]): Promise<void>;
+  /** Newest first: by `at_ms`, ties in reverse insertion order; only `plugin`'s when given. */
+  listShadowRequests(query?: { readonly limit?: number; readonly plugin?: string }): Promise<ShadowRequestDoc[]>;
 
   /** Flushes and closes; further calls reject. */
   close(): Promise<void>;

@@ -145,6 +145,28 @@ describe('makai replay', () => {
     assert.match(table.text(), /\nonly-new\s+-\s+2026-12-01T00:00:19/);
   });
 
+  it('replays shadow plugins too, marking their requests as via shadow (logged live, never sent)', async () => {
+    const config = dir.file('shadow.json');
+    await writeFile(config, JSON.stringify({ plugins: [{ plugin: 'threshold', voltagePercent: 7 }, { plugin: 'threshold', name: 'strict', shadow: true }] }));
+    const { code, out } = await replay('--from', String(T), '--to', String(T + 30_000), '--json', config);
+    assert.equal(code, 0);
+    const requests = (JSON.parse(out) as { requests: (JsonRequest & { sink: string })[] }).requests;
+    assert.deepStrictEqual(
+      requests.map((r) => [r.via, r.sink, r.boxIds]).sort(),
+      [
+        ['acquisition', 'acquisition', [1, 2]],
+        ['shadow', 'shadow-log-1', [1, 2]],
+        ['shadow', 'shadow-log-1', [1]],
+      ].sort(),
+    );
+    const store = await openSqliteStore({ path: dir.file('makai.db') });
+    try {
+      assert.deepStrictEqual(await store.listShadowRequests(), [], 'the replay logged nothing');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('prints a table by default', async () => {
     const { code, out } = await replay('--from', String(T), '--to', String(T + 30_000));
     assert.equal(code, 0);

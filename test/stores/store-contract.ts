@@ -8,6 +8,7 @@ import {
   type DeadLetterDoc,
   type EventDoc,
   type MeasurementDoc,
+  type ShadowRequestDoc,
   type TrendDoc,
 } from '../../src/protocol/documents.js';
 import type { BoxReply, Store } from '../../src/stores/store.js';
@@ -254,6 +255,34 @@ export function storeContract(
         assert.deepStrictEqual(byTime(await collect({ boxes: ['1', '3'] })), byTime([docs[0]!, docs[2]!, docs[3]!, docs[5]!, docs[6]!]));
         assert.deepStrictEqual(await collect({ boxes: [] }), []);
         assert.deepStrictEqual(await collect({ fromMs: T + 301 }), []);
+      }));
+
+    it(`${name}: logs shadow requests and lists them newest first, by plugin`, () =>
+      withStore(async (store) => {
+        const shadow = (plugin: string, at_ms: number, extra: Partial<ShadowRequestDoc> = {}): ShadowRequestDoc => ({
+          plugin,
+          at_ms,
+          type: 'VOLTAGE_SAG',
+          boxes: ['1', '2'],
+          start_ms: T - 1000,
+          end_ms: T + 1000,
+          percent_magnitude: 12.5,
+          requestee: 'Makai: threshold plugin',
+          description: 'ünïcode "quoted"',
+          request_data: true,
+          ...extra,
+        });
+        const a = shadow('strict', T);
+        const b = shadow('freq', T + 10, { type: 'FREQUENCY_SAG', boxes: [], request_data: false });
+        const c = shadow('strict', T + 10, { percent_magnitude: 0 });
+        await store.insertShadowRequests([]);
+        await store.insertShadowRequests([a, b]);
+        await store.insertShadowRequests([c]);
+        assert.deepStrictEqual(await store.listShadowRequests(), [c, b, a], 'ties on at_ms: newest inserted first');
+        assert.deepStrictEqual(await store.listShadowRequests({ plugin: 'strict' }), [c, a]);
+        assert.deepStrictEqual(await store.listShadowRequests({ limit: 1 }), [c]);
+        assert.deepStrictEqual(await store.listShadowRequests({ limit: 0 }), []);
+        await assert.rejects(store.insertShadowRequests([{ ...a, boxes: [1] as unknown as string[] }]), StoreError);
       }));
 
     it(`${name}: deletes measurements whose expireAt is at or before now`, () =>
@@ -649,6 +678,8 @@ export function storeContract(
           queryTrends: () => store.queryTrends({}),
           insertDeadLetters: () => store.insertDeadLetters([{ source: 's', reason: 'truncated', detail: '', preview: '', at_ms: T }]),
           listDeadLetters: () => store.listDeadLetters(),
+          insertShadowRequests: () => store.insertShadowRequests([]),
+          listShadowRequests: () => store.listShadowRequests(),
           trimDeadLetters: () => store.trimDeadLetters(1),
         };
         for (const [method, call] of Object.entries(calls)) await rejectsWithStoreError(call, `${method} after close`);
