@@ -1,5 +1,5 @@
 import { from as fromAsync } from 'ix/asynciterable';
-import { filter, map } from 'ix/asynciterable/operators';
+import { map } from 'ix/asynciterable/operators';
 import { Observable } from 'rxjs';
 import { z } from 'zod';
 import { defineSource } from './component.js';
@@ -66,26 +66,26 @@ export const storedMeasurements = defineSource<StoredMeasurementsOptions, Checke
     new Observable<TriggerMessage>((subscriber) => {
       const clock = isReplayClock(context.scheduler) ? context.scheduler : undefined;
       let stopped = false;
-      const messages = fromAsync(
+      const pages = fromAsync(
         context.store.streamMeasurements({
           fromMs: options.from,
           toMs: options.to,
           ...(options.boxes ? { boxes: options.boxes } : {}),
           ...(options.pageSize ? { pageSize: options.pageSize } : {}),
         }),
-      ).pipe(
-        filter((doc: MeasurementDoc) => isValidBoxId(Number(doc.box_id))),
-        map(triggerMessageOf),
-      );
+      ).pipe(map(triggerMessagesOf));
       const feed = async () => {
         let fed = 0;
-        for await (const message of messages) {
-          if (stopped) return;
-          clock?.advanceTo(message.time);
-          subscriber.next(message);
-          clock?.advanceTo(message.time);
-          fed += 1;
-          options.onProgress?.(fed, message.time);
+        // One asynchronous step per page; within a page, measurements are fed synchronously.
+        for await (const page of pages) {
+          for (const message of page) {
+            if (stopped) return;
+            clock?.advanceTo(message.time);
+            subscriber.next(message);
+            clock?.advanceTo(message.time);
+            fed += 1;
+            options.onProgress?.(fed, message.time);
+          }
         }
         if (stopped) return;
         clock?.advanceTo(options.to);
@@ -100,8 +100,17 @@ export const storedMeasurements = defineSource<StoredMeasurementsOptions, Checke
     }),
 });
 
+/** The trigger messages of a page of documents; a box id that is not a valid int32 is skipped. */
+function triggerMessagesOf(docs: readonly MeasurementDoc[]): TriggerMessage[] {
+  const messages: TriggerMessage[] = [];
+  for (const doc of docs) if (isValidBoxId(Number(doc.box_id))) messages.push(triggerMessageOf(doc));
+  return messages;
+}
+
 /** The trigger message a `measurements` document was stored from (spec §4.1, read backwards). */
 function triggerMessageOf(doc: MeasurementDoc): TriggerMessage {
-  const base = { id: Number(doc.box_id), time: doc.timestamp_ms, frequency: doc.frequency, rms: doc.voltage };
-  return doc.thd === undefined ? base : { ...base, thd: doc.thd };
+  // Two literals rather than a conditional spread: this runs for every measurement replayed.
+  return doc.thd === undefined
+    ? { id: Number(doc.box_id), time: doc.timestamp_ms, frequency: doc.frequency, rms: doc.voltage }
+    : { id: Number(doc.box_id), time: doc.timestamp_ms, frequency: doc.frequency, rms: doc.voltage, thd: doc.thd };
 }

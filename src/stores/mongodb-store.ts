@@ -579,7 +579,7 @@ export class MongoStore implements Store {
    * server streams in time order without a blocking sort. Not retried midway: a cursor lost to
    * an outage rejects the iteration with the StoreError (a replay is re-run, not resumed).
    */
-  async *streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<MeasurementDoc> {
+  async *streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<readonly MeasurementDoc[]> {
     const operation = 'streamMeasurements';
     if (this.closed) throw this.fail(operation, new StoreError(operation, `store ${this.location} is closed`, false));
     const pageSize = query.pageSize ?? DEFAULT_STREAM_PAGE_SIZE;
@@ -593,7 +593,14 @@ export class MongoStore implements Store {
     if (query.boxes !== undefined) filter['box_id'] = { $in: [...query.boxes] };
     const cursor = this.measurements.find(filter).sort({ timestamp_ms: 1, _id: 1 }).batchSize(pageSize);
     try {
-      for await (const doc of cursor) yield measurementFromBson(doc);
+      let page: MeasurementDoc[] = [];
+      for await (const doc of cursor) {
+        page.push(measurementFromBson(doc));
+        if (page.length < pageSize) continue;
+        yield page;
+        page = [];
+      }
+      if (page.length > 0) yield page;
     } catch (error) {
       throw this.fail(operation, error);
     } finally {

@@ -177,6 +177,17 @@ function shadowRequestFromRow(row: ShadowRequestRow): ShadowRequestDoc {
   };
 }
 
+/** A row of {@link SqliteStore.streamMeasurements}: box_id, timestamp_ms, voltage, frequency, thd, expire_at_ms, rowid. */
+type StreamRow = [string, number, number, number, number | null, number, number];
+
+function measurementFromStreamRow(row: StreamRow): MeasurementDoc {
+  const [box_id, timestamp_ms, voltage, frequency, thd, expireAtMs] = row;
+  // Two literals rather than a conditional spread: this runs for every measurement replayed.
+  return thd === null
+    ? { box_id, timestamp_ms, voltage, frequency, expireAt: new Date(expireAtMs) }
+    : { box_id, timestamp_ms, voltage, frequency, thd, expireAt: new Date(expireAtMs) };
+}
+
 function trendFromRow(row: TrendRow): TrendDoc {
   const voltage = statsFromJson(row.voltage);
   const frequency = statsFromJson(row.frequency);
@@ -464,27 +475,32 @@ export class SqliteStore implements Store {
    * last row of the one before, so no statement stays open between pages (better-sqlite3 holds
    * the connection busy while an iterator is open, and a long read would pin the WAL).
    */
-  async *streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<MeasurementDoc> {
+  async *streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<readonly MeasurementDoc[]> {
     const pageSize = query.pageSize ?? DEFAULT_STREAM_PAGE_SIZE;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw this.fail('streamMeasurements', new StoreError('streamMeasurements', `pageSize must be a whole number ≥ 1, got ${pageSize}`, false));
     if (query.boxes !== undefined && query.boxes.length === 0) return;
     const boxes = query.boxes === undefined ? '' : ` AND box_id IN (${query.boxes.map(() => '?').join(', ')})`;
-    const sql = `SELECT rowid AS row_id, * FROM measurements
-      WHERE timestamp_ms >= ? AND timestamp_ms < ?${boxes} AND (timestamp_ms > ? OR (timestamp_ms = ? AND rowid > ?))
+    // The lower bound moves with the last row read, so every page is an index range from there
+    // (with the bound fixed at `from`, each page would scan every row before it again).
+    // Rows as arrays (better-sqlite3's raw mode): about twice as fast as an object per row.
+    const sql = `SELECT box_id, timestamp_ms, voltage, frequency, thd, expire_at_ms, rowid FROM measurements
+      WHERE timestamp_ms >= ? AND timestamp_ms < ?${boxes} AND (timestamp_ms > ? OR rowid > ?)
       ORDER BY timestamp_ms, rowid LIMIT ?`;
     const from = query.fromMs ?? Number.MIN_SAFE_INTEGER;
     const to = query.toMs ?? Number.MAX_SAFE_INTEGER;
-    let afterTime = Number.MIN_SAFE_INTEGER;
+    // Before the first page: "after" nothing (every rowid is greater).
+    let afterTime = from;
     let afterRow = Number.MIN_SAFE_INTEGER;
     for (;;) {
-      const page = await this.run('streamMeasurements', () =>
-        this.prepared(sql).all(from, to, ...(query.boxes ?? []), afterTime, afterTime, afterRow, pageSize) as (MeasurementRow & { row_id: number })[],
-      );
-      for (const row of page) yield measurementFromRow(row);
+      const [time, row] = [afterTime, afterRow];
+      const page = await this.run('streamMeasurements', () => this.preparedRaw(sql).all(time, to, ...(query.boxes ?? []), time, row, pageSize) as StreamRow[]);
+      if (page.length > 0) yield page.map(measurementFromStreamRow);
       if (page.length < pageSize) return;
       const last = page[page.length - 1]!;
-      afterTime = last.timestamp_ms;
-      afterRow = last.row_id;
+      afterTime = last[1];
+      afterRow = last[6];
+      // A macrotask between pages: timers, signals and sockets are served during a long read.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -537,6 +553,17 @@ export class SqliteStore implements Store {
     const storeError = sqliteStoreError(operation, error);
     this.errors?.inc({ store: 'sqlite', operation, retryable: String(storeError.retryable) });
     return storeError;
+  }
+
+  /** {@link prepared} in raw mode (rows as arrays), cached apart from the object-mode one. */
+  private preparedRaw(sql: string): Database.Statement {
+    const key = `raw:${sql}`;
+    let statement = this.dynamic.get(key);
+    if (statement === undefined) {
+      statement = (this.db as Database.Database).prepare(sql).raw(true);
+      this.dynamic.set(key, statement);
+    }
+    return statement;
   }
 
   private prepared(sql: string): Database.Statement {

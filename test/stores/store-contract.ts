@@ -241,17 +241,25 @@ export function storeContract(
         ];
         await store.insertMeasurements([docs[5]!, docs[6]!, docs[3]!]);
         await store.insertMeasurements([docs[0]!, docs[1]!, docs[2]!, docs[4]!]);
+        const pages: number[] = [];
         const collect = async (query: Parameters<Store['streamMeasurements']>[0]) => {
           const seen: MeasurementDoc[] = [];
-          for await (const doc of store.streamMeasurements(query)) seen.push(doc);
+          pages.length = 0;
+          for await (const page of store.streamMeasurements(query)) {
+            pages.push(page.length);
+            seen.push(...page);
+          }
           return seen;
         };
         const byTime = (list: MeasurementDoc[]) => list.map((d) => `${d.timestamp_ms - T}:${d.box_id}`).sort();
         const all = await collect({ pageSize: 2 });
         assert.deepStrictEqual(all.map((d) => d.timestamp_ms), docs.map((d) => d.timestamp_ms), 'oldest first');
         assert.deepStrictEqual(byTime(all), byTime(docs), 'every document once, across page boundaries');
+        assert.deepStrictEqual(pages, [2, 2, 2, 1], 'pages of pageSize, the last one shorter');
         assert.deepStrictEqual(all.find((d) => d.box_id === '1' && d.timestamp_ms === T), docs[0]);
         assert.deepStrictEqual(byTime(await collect({ fromMs: T + 100, toMs: T + 300, pageSize: 1 })), byTime(docs.slice(3, 6)));
+        assert.deepStrictEqual(byTime(await collect({ fromMs: T + 100, toMs: T + 300, pageSize: 3 })), byTime(docs.slice(3, 6)));
+        assert.deepStrictEqual(pages, [3], 'a range that fills exactly one page: no empty page after it');
         assert.deepStrictEqual(byTime(await collect({ boxes: ['1', '3'] })), byTime([docs[0]!, docs[2]!, docs[3]!, docs[5]!, docs[6]!]));
         assert.deepStrictEqual(await collect({ boxes: [] }), []);
         assert.deepStrictEqual(await collect({ fromMs: T + 301 }), []);
