@@ -54,8 +54,9 @@ type Checked = z.output<typeof optionsSchema>;
  * recording's time. Feeding waits for the stages to take each measurement (the stages are
  * synchronous on a replay clock), so memory stays flat however long the range.
  *
- * At the end it runs the timers due up to `to`, then completes; a document that cannot be a
- * trigger message (a box id that is not a valid int32) is skipped.
+ * At the end it runs the timers due up to `to`, then completes. A document that cannot be a
+ * trigger message (a box id that is not a valid int32) is skipped, counted in
+ * `makai_replay_skipped_total` and logged once.
  */
 export const storedMeasurements = defineSource<StoredMeasurementsOptions, Checked, 'store', TriggerMessage>({
   kind: 'stored-measurements',
@@ -65,6 +66,13 @@ export const storedMeasurements = defineSource<StoredMeasurementsOptions, Checke
   create: (options, context) =>
     new Observable<TriggerMessage>((subscriber) => {
       const clock = isReplayClock(context.scheduler) ? context.scheduler : undefined;
+      const skippedTotal = context.metrics.counter('makai_replay_skipped_total', 'Stored measurements a replay could not feed (a box id that is not a valid int32)', ['node']);
+      let skipped = 0;
+      // Counted every time, logged once: one bad row is usually many.
+      const skip = (doc: MeasurementDoc) => {
+        skippedTotal.inc({ node: context.id });
+        if (skipped++ === 0) context.logger.warn('skipping stored measurements whose box id is not a valid int32 box id', { box_id: doc.box_id, timestamp_ms: doc.timestamp_ms });
+      };
       let stopped = false;
       const pages = fromAsync(
         context.store.streamMeasurements({
@@ -73,7 +81,7 @@ export const storedMeasurements = defineSource<StoredMeasurementsOptions, Checke
           ...(options.boxes ? { boxes: options.boxes } : {}),
           ...(options.pageSize ? { pageSize: options.pageSize } : {}),
         }),
-      ).pipe(map(triggerMessagesOf));
+      ).pipe(map((docs: readonly MeasurementDoc[]) => triggerMessagesOf(docs, skip)));
       const feed = async () => {
         let fed = 0;
         // One asynchronous step per page; within a page, measurements are fed synchronously.
@@ -100,10 +108,13 @@ export const storedMeasurements = defineSource<StoredMeasurementsOptions, Checke
     }),
 });
 
-/** The trigger messages of a page of documents; a box id that is not a valid int32 is skipped. */
-function triggerMessagesOf(docs: readonly MeasurementDoc[]): TriggerMessage[] {
+/** The trigger messages of a page of documents; one whose box id is not a valid int32 goes to `skip`. */
+function triggerMessagesOf(docs: readonly MeasurementDoc[], skip: (doc: MeasurementDoc) => void): TriggerMessage[] {
   const messages: TriggerMessage[] = [];
-  for (const doc of docs) if (isValidBoxId(Number(doc.box_id))) messages.push(triggerMessageOf(doc));
+  for (const doc of docs) {
+    if (/^\d+$/.test(doc.box_id) && isValidBoxId(Number(doc.box_id))) messages.push(triggerMessageOf(doc));
+    else skip(doc);
+  }
   return messages;
 }
 

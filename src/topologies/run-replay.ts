@@ -28,6 +28,8 @@ export interface ReplayResult {
   readonly requests: readonly ReplayedRequest[];
   /** Measurements fed through the plugins. */
   readonly measurements: number;
+  /** Stored documents that could not be fed (a box id that is not a valid int32 box id). */
+  readonly skipped: number;
 }
 
 /**
@@ -53,12 +55,13 @@ export async function runReplay(live: PreparedTopology, options: ReplayOptions):
     (replayed) => requests.push(replayed),
   );
   const boxes = staticBoxDirectory(await options.store.listBoxes());
+  const metrics = options.metrics ?? new Metrics();
   const running = await startTopology(topology, {
     scheduler: new ReplayClock(options.fromMs),
     logger: options.logger ?? silentLogger,
-    metrics: options.metrics ?? new Metrics(),
+    metrics,
     resources: { store: options.store, boxes },
   });
   await running.done;
-  return { requests, measurements };
+  return { requests, measurements, skipped: await metrics.value('makai_replay_skipped_total', { node: topology.nodes[0]!.id }) };
 }

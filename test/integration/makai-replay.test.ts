@@ -167,6 +167,22 @@ describe('makai replay', () => {
     }
   });
 
+  it('skips and reports a stored measurement whose box id cannot be a box id, replaying the rest', async () => {
+    const path = dir.file('odd.db');
+    const store = await openSqliteStore({ path });
+    try {
+      await store.insertMeasurements([...recording(), { box_id: 'box-7', timestamp_ms: T + 5000, voltage: 120, frequency: 60, expireAt: new Date(T + 86_400_000) }]);
+    } finally {
+      await store.close();
+    }
+    const { io, text, err } = captureIo();
+    assert.equal(await main(['replay', '--store', `sqlite:${path}`, '--from', String(T), '--to', String(T + 30_000), '--json'], io), 0);
+    assert.match(err.join(''), /note: skipped 1 stored measurement whose box id is not a valid box id/);
+    const result = JSON.parse(text()) as { measurements: number; requests: JsonRequest[] };
+    assert.equal(result.measurements, 360);
+    assert.equal(result.requests.length, 2);
+  });
+
   it('prints a table by default', async () => {
     const { code, out } = await replay('--from', String(T), '--to', String(T + 30_000));
     assert.equal(code, 0);

@@ -71,6 +71,7 @@ export const command: CliCommand = {
       const progress = progressBar(fromMs, toMs);
       const result = await runReplay(loaded.topology, { store, fromMs, toMs, ...(boxes ? { boxes } : {}), onProgress: progress.update });
       progress.done();
+      if (result.skipped > 0) io.err(`makai replay: note: skipped ${result.skipped} stored measurement${result.skipped === 1 ? '' : 's'} whose box id is not a valid box id (a whole number in [0, 2^31 − 1])`);
       const range = { from: iso(fromMs), to: iso(toMs), measurements: result.measurements };
       if (values.against === 'recorded') {
         const comparison = compareWithRecorded(result.requests, await recordedEvents(store, fromMs, toMs, boxes));
