@@ -5,6 +5,7 @@ import { ceilingScenario } from './scenarios/ceiling.js';
 import { detectionLatencyScenario } from './scenarios/detection-latency.js';
 import { pipelineThroughputScenario } from './scenarios/pipeline-throughput.js';
 import { pluginsScenario } from './scenarios/plugins.js';
+import { replayScenario } from './scenarios/replay.js';
 import { scaleBoxesScenario } from './scenarios/scale-boxes.js';
 import { storeWriteRateScenario } from './scenarios/store-write-rate.js';
 
@@ -16,6 +17,7 @@ export const SCENARIOS: readonly BenchScenario[] = [
   scaleBoxesScenario,
   storeWriteRateScenario,
   pluginsScenario,
+  replayScenario,
 ];
 
 const DEFAULT_RESULTS = fileURLToPath(new URL('results/latest.json', import.meta.url));
@@ -30,7 +32,8 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.description}`).join('\n')}
 
 Options:
   --long        long variants (scale-boxes for 5 minutes instead of 75 s)
-  --minutes N   scale-boxes for N minutes (RSS levels off after about 6; see docs/benchmarks.md)
+  --minutes N   scale-boxes for N minutes (RSS levels off after about 6; see docs/benchmarks.md);
+                replay: N minutes of the day recorded and replayed (default 60, 240 with --long)
   --profile     run the first direct pipeline run of "throughput" under node --cpu-prof and
                 print its hotspots (profiles in bench/results/profiles/)
   --runs N      runs per scenario (default: 5 ceiling, 3 throughput/latency/store, 1 scale-boxes)

@@ -7,7 +7,8 @@
  * trigger SUB ─► decode ─┬─► box liveness                  (per-box last seen, for /health)
  *                        ├─► measurement store             (batched, 24 h TTL, expiry sweep)
  *                        ├─► trends ─► trend store          (1-minute event-time windows)
- *                        └─► plugin… ─► dedupe ─► acquisition PUSH
+ *                        ├─► plugin… ─► dedupe ─► acquisition PUSH
+ *                        └─► shadow plugin ─► shadow log   (logged, counted, never sent)
  * decode.rejections + trends.late + dedupe.rejections ─► dead letters  (counted, logged, kept)
  * ```
  */
@@ -20,6 +21,8 @@ import {
   defineTopology,
   measurementStore,
   plugin,
+  pluginInstanceName,
+  shadowLog,
   trendStore,
   trends,
   triggerSubscription,
@@ -40,10 +43,17 @@ export function opqTriggering(options: OpqTriggeringOptions = {}): Topology {
     sink('trend-store', windows, trendStore());
     refused.push(measurements.rejections, windows.late);
 
-    if (plugins.length > 0) {
+    // A shadow plugin (`"shadow": true`) runs beside the others; its requests are only logged.
+    const entries = plugins.map((entry, index) => ({ entry, index }));
+    for (const { entry, index } of entries.filter(({ entry }) => entry.shadow === true)) {
+      const requests = pipe(`plugin-${index}`, measurements, plugin(entry), options.pluginOrigins?.[index]);
+      sink(`shadow-log-${index}`, requests, shadowLog({ plugin: pluginInstanceName(entry) }));
+    }
+    const live = entries.filter(({ entry }) => entry.shadow !== true);
+    if (live.length > 0) {
       const requests = merge(
         'plugins',
-        plugins.map((entry, index) => pipe(`plugin-${index}`, measurements, plugin(entry), options.pluginOrigins?.[index])),
+        live.map(({ entry, index }) => pipe(`plugin-${index}`, measurements, plugin(entry), options.pluginOrigins?.[index])),
       );
       const fresh = pipe('dedupe', requests, dedupe({ expiration: options.requestExpiration ?? '30m' }));
       sink('acquisition', fresh, acquisitionPush({ endpoint: options.acquisitionEndpoint ?? 'tcp://127.0.0.1:9884' }));

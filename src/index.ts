@@ -13,6 +13,7 @@ export { staticBoxDirectory, type BoxDirectory } from './stores/box-directory.js
 export * from './nodes/component.js';
 export * from './topology.js';
 export * from './nodes/index.js';
+export { pluginInstanceName } from './nodes/plugin.js';
 export { Registry, createRegistry, builtinComponents } from './registry.js';
 export { prepareTopology, type PreparedTopology, type PrepareOptions } from './prepare-topology.js';
 export { startTopology, type RunningTopology, type RuntimeDependencies } from './runtime.js';

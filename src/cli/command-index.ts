@@ -33,5 +33,8 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   events: { summary: 'list, show, export (CSV) and plot (SVG) stored events and their waveforms', load: () => import('./commands/events.js') },
   deadletters: { summary: 'list the newest refused inputs (reason, socket, first bytes, time)', load: () => import('./commands/deadletters.js') },
   keys: { summary: 'generate and inspect CURVE key certificates', load: () => import('./commands/keys.js') },
+  replay: { summary: 'replay stored measurements through a config\'s plugins in virtual time; diff against recorded events', load: () => import('./commands/replay.js') },
+  test: { summary: 'run a scenario (declared or stored measurements) through a config and check the expected requests', load: () => import('./commands/test.js') },
+  shadow: { summary: 'list the requests shadow plugins would have made', load: () => import('./commands/shadow.js') },
   plugin: { summary: 'write a new plugin skeleton (TypeScript, C, Rust or Python) with its own test', load: () => import('./commands/plugin.js') },
 };

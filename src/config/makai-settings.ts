@@ -47,6 +47,8 @@ export const pluginEntrySchema = z
     name: z.string().min(1).optional(),
     /** `"in-process"` (default) or `"worker"`, or an object with `mode` and queue/back-off limits; see {@link pluginIsolationSchema}. */
     isolation: pluginIsolationSchema.optional(),
+    /** Shadow mode: runs live beside the others, its requests logged (`makai shadow list`), never sent to the broker. */
+    shadow: z.boolean().optional(),
   })
   // The whole object is the plugin's settings, as in the original: other fields pass through.
   .passthrough()

@@ -12,3 +12,5 @@ export { trendStore, type TrendStoreOptions } from './trend-store.js';
 export { acquisitionPush, type AcquisitionPushOptions } from './acquisition-push.js';
 export { boxLiveness, type BoxLivenessOptions } from './box-liveness.js';
 export { deadLetters, type DeadLettersOptions } from './dead-letters.js';
+export { storedMeasurements, type StoredMeasurementsOptions } from './stored-measurements.js';
+export { shadowLog, type ShadowLogOptions } from './shadow-log.js';

@@ -26,6 +26,11 @@ export type PluginOptions = PluginSettings & {
   readonly name?: string;
   /** `"in-process"` (default) or `"worker"`, or `{ mode, maxQueue, drainTimeoutMs, initialBackoffMs, maxBackoffMs, maxInFlight }`. */
   readonly isolation?: unknown;
+  /**
+   * A shadow plugin runs live beside the others, but its requests go to a `shadow-log` sink
+   * (logged, never sent): the topology routes them (the default one does). Default false.
+   */
+  readonly shadow?: boolean;
 };
 
 interface CheckedPlugin {
@@ -33,6 +38,8 @@ interface CheckedPlugin {
   readonly settings: PluginSettings;
   readonly isolation: IsolationTuning;
   readonly name: string;
+  /** Its requests belong in a shadow log, not at the broker (routing is the topology's). */
+  readonly shadow: boolean;
   /** Filled by `prepare`: the module loaded and the settings accepted by the factory. */
   readonly loaded?: LoadedPlugin;
   readonly where?: PrepareContext;
@@ -43,7 +50,7 @@ type IsolationTuning = { readonly mode: PluginIsolation['mode'] } & {
   readonly [K in 'maxQueue' | 'drainTimeoutMs' | 'initialBackoffMs' | 'maxBackoffMs' | 'maxInFlight']?: number | undefined;
 };
 
-const entrySchema = z.object({ isolation: pluginIsolationSchema.optional() }).passthrough();
+const entrySchema = z.object({ isolation: pluginIsolationSchema.optional(), shadow: z.boolean().optional() }).passthrough();
 
 /**
  * One plugin, isolated: its failures are counted and it is restarted with back-off; it never
@@ -59,7 +66,8 @@ export const plugin = defineStage<PluginOptions, CheckedPlugin, 'store' | 'boxes
   sideOutputs: [],
   validate(options) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ConfigError('a plugin entry must be an object');
-    const { isolation: rawIsolation, ...settings } = parseConfig(options, entrySchema) as PluginSettings & { isolation?: IsolationTuning };
+    // `isolation` and `shadow` are the runtime's and the topology's; the plugin never sees them.
+    const { isolation: rawIsolation, shadow, ...settings } = parseConfig(options, entrySchema) as PluginSettings & { isolation?: IsolationTuning; shadow?: boolean };
     for (const key of ['path', 'name', 'plugin'] as const) {
       const value = settings[key];
       if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) throw new ConfigError('must be a non-empty string', { path: key });
@@ -69,7 +77,7 @@ export const plugin = defineStage<PluginOptions, CheckedPlugin, 'store' | 'boxes
         `a plugin needs a "path" (a JS/TS plugin module or a .py file), a "command" (a program speaking docs/plugin-protocol.md) or a "plugin" (a built-in: ${Object.keys(builtinPlugins).join(', ')})`,
       );
     }
-    return { settings, isolation: rawIsolation ?? { mode: 'in-process' }, name: pluginInstanceName(settings) };
+    return { settings, isolation: rawIsolation ?? { mode: 'in-process' }, name: pluginInstanceName(settings), shadow: shadow ?? false };
   },
   async prepare(checked, where) {
     const loaded = await loadPlugin(checked.settings, { builtins: builtinPlugins, baseDir: where.baseDir, field: '', logger: where.logger });
@@ -113,7 +121,7 @@ function isolateTuning(tuning: IsolationTuning) {
 }
 
 /** The instance name the loader gives the entry (its `name`, else the built-in, else the module file name). */
-function pluginInstanceName(settings: PluginSettings): string {
+export function pluginInstanceName(settings: PluginSettings): string {
   const command = settings['command'];
   const name = settings['name'] ?? settings['plugin'] ?? settings['path'] ?? (Array.isArray(command) ? command[command.length - 1] : undefined);
   if (typeof name !== 'string') return 'plugin';

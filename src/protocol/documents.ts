@@ -119,6 +119,30 @@ export interface DeadLetterDoc {
   readonly at_ms: number;
 }
 
+/**
+ * `shadow_requests`: an event request a shadow plugin made (extra collection, for
+ * `makai shadow list`). A shadow plugin runs live beside the others, but its requests are only
+ * logged here: they never reach the broker, so no event, no waveform.
+ */
+export interface ShadowRequestDoc {
+  /** The plugin instance that made it (its `name`, else the built-in or module). */
+  readonly plugin: string;
+  /** When it was logged, ms (the service's clock). */
+  readonly at_ms: number;
+  /** The trigger type, as `events.type` would have been. */
+  readonly type: TriggerType;
+  /** Boxes it would have asked, as decimal ids. */
+  readonly boxes: readonly string[];
+  /** The requested interval, box ms (UTC). */
+  readonly start_ms: number;
+  readonly end_ms: number;
+  readonly percent_magnitude: number;
+  readonly requestee: string;
+  readonly description: string;
+  /** Whether it would have asked the boxes for waveforms. */
+  readonly request_data: boolean;
+}
+
 /** The filename of a waveform, as OPQ View and Mauka look it up. */
 export function waveformFilename(eventId: number, boxId: string): string {
   return `event_${eventId}_${boxId}`;

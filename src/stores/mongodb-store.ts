@@ -15,8 +15,9 @@ import type { Counter } from 'prom-client';
 import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc } from '../protocol/documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, ShadowRequestDoc, TrendDoc } from '../protocol/documents.js';
 import { calibrationConstantProblem } from '../protocol/documents.js';
+import type { TriggerType } from '../protocol/messages.js';
 import {
   boxEventFromBson,
   boxEventToBson,
@@ -45,7 +46,7 @@ import {
 import { withTransientRetry, type MongoRetryPolicy } from './mongodb-retry.js';
 import { DUPLICATE_KEY, bulkWrapped, isDuplicateKeyError, mongoStoreError } from './mongodb-store-error.js';
 import { redactUri } from './redact-uri.js';
-import type { BoxReply, BoxReplyOutcome, DeadLetterRing, Store, TimeRangeQuery } from './store.js';
+import { DEFAULT_STREAM_PAGE_SIZE, type BoxReply, type BoxReplyOutcome, type DeadLetterRing, type EventListQuery, type MeasurementStreamQuery, type Store, type TimeRangeQuery } from './store.js';
 
 export type { MongoExpiryMode, MongoExpiryOption } from './mongodb-expiry.js';
 export type { MongoRetryPolicy } from './mongodb-retry.js';
@@ -547,11 +548,15 @@ export class MongoStore implements Store {
     });
   }
 
-  listEvents(query: { readonly limit?: number } = {}): Promise<EventDoc[]> {
+  listEvents(query: EventListQuery = {}): Promise<EventDoc[]> {
     return this.run('listEvents', async () => {
       const limit = checkLimit('listEvents', query.limit);
       if (limit === 0) return [];
-      const cursor = this.events.find({}).sort({ event_id: -1 });
+      const range: Document = {};
+      if (query.fromMs !== undefined) range['$gte'] = query.fromMs;
+      if (query.toMs !== undefined) range['$lt'] = query.toMs;
+      const filter: Filter<Document> = Object.keys(range).length > 0 ? { target_event_start_timestamp_ms: range } : {};
+      const cursor = this.events.find(filter).sort({ event_id: -1 });
       if (limit !== undefined) cursor.limit(limit);
       return (await cursor.toArray()).map(eventFromBson);
     });
@@ -578,6 +583,40 @@ export class MongoStore implements Store {
     return this.run('queryMeasurements', async () =>
       (await this.rangeFind('queryMeasurements', this.measurements, query)).map(measurementFromBson),
     );
+  }
+
+  /**
+   * One server cursor (`batchSize` = `pageSize`) over the `{timestamp_ms, _id}` index, so the
+   * server streams in time order without a blocking sort. Not retried midway: a cursor lost to
+   * an outage rejects the iteration with the StoreError (a replay is re-run, not resumed).
+   */
+  async *streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<readonly MeasurementDoc[]> {
+    const operation = 'streamMeasurements';
+    if (this.closed) throw this.fail(operation, new StoreError(operation, `store ${this.location} is closed`, false));
+    const pageSize = query.pageSize ?? DEFAULT_STREAM_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw this.fail(operation, new StoreError(operation, `pageSize must be a whole number ≥ 1, got ${pageSize}`, false));
+    if (query.boxes !== undefined && query.boxes.length === 0) return;
+    const filter: Filter<Document> = {};
+    const range: Document = {};
+    if (query.fromMs !== undefined) range['$gte'] = query.fromMs;
+    if (query.toMs !== undefined) range['$lt'] = query.toMs;
+    if (Object.keys(range).length > 0) filter['timestamp_ms'] = range;
+    if (query.boxes !== undefined) filter['box_id'] = { $in: [...query.boxes] };
+    const cursor = this.measurements.find(filter).sort({ timestamp_ms: 1, _id: 1 }).batchSize(pageSize);
+    try {
+      let page: MeasurementDoc[] = [];
+      for await (const doc of cursor) {
+        page.push(measurementFromBson(doc));
+        if (page.length < pageSize) continue;
+        yield page;
+        page = [];
+      }
+      if (page.length > 0) yield page;
+    } catch (error) {
+      throw this.fail(operation, error);
+    } finally {
+      await cursor.close().catch(() => undefined);
+    }
   }
 
   countMeasurements(query: { readonly box_id?: string } = {}): Promise<number> {
@@ -746,6 +785,27 @@ export class MongoStore implements Store {
     });
   }
 
+  // --- shadow plugins' requests --------------------------------------------------------------
+  // Collection `shadow_requests`: rare (one per request a shadow rule makes), listed newest first.
+
+  private get shadowRequests(): Collection {
+    return this.client.db(this.database).collection('shadow_requests');
+  }
+
+  insertShadowRequests(docs: readonly ShadowRequestDoc[]): Promise<void> {
+    return this.insertBatch('insertShadowRequests', this.shadowRequests, docs, shadowRequestToBson);
+  }
+
+  listShadowRequests(query: { readonly limit?: number; readonly plugin?: string } = {}): Promise<ShadowRequestDoc[]> {
+    return this.run('listShadowRequests', async () => {
+      const limit = checkLimit('listShadowRequests', query.limit);
+      if (limit === 0) return [];
+      const cursor = this.shadowRequests.find(query.plugin === undefined ? {} : { plugin: query.plugin }).sort({ at_ms: -1, _id: -1 });
+      if (limit !== undefined) cursor.limit(limit);
+      return (await cursor.toArray()).map(shadowRequestFromBson);
+    });
+  }
+
   trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number> {
     return this.run('trimDeadLetters', async () => {
       checkLimit('trimDeadLetters', keep);
@@ -760,6 +820,42 @@ export class MongoStore implements Store {
       return result.deletedCount;
     });
   }
+}
+
+function shadowRequestToBson(doc: ShadowRequestDoc, operation = 'insertShadowRequests'): Document {
+  for (const field of ['plugin', 'type', 'requestee', 'description'] as const) {
+    if (typeof doc[field] !== 'string') throw new StoreError(operation, `${field} must be a string`, false);
+  }
+  if (!Array.isArray(doc.boxes) || !doc.boxes.every((box) => typeof box === 'string')) throw new StoreError(operation, 'boxes must be an array of strings', false);
+  if (typeof doc.percent_magnitude !== 'number' || !Number.isFinite(doc.percent_magnitude)) throw new StoreError(operation, 'percent_magnitude must be a finite number', false);
+  if (typeof doc.request_data !== 'boolean') throw new StoreError(operation, 'request_data must be a boolean', false);
+  return {
+    plugin: doc.plugin,
+    at_ms: int64(operation, 'at_ms', doc.at_ms),
+    type: doc.type,
+    boxes: [...doc.boxes],
+    start_ms: int64(operation, 'start_ms', doc.start_ms),
+    end_ms: int64(operation, 'end_ms', doc.end_ms),
+    percent_magnitude: doc.percent_magnitude,
+    requestee: doc.requestee,
+    description: doc.description,
+    request_data: doc.request_data,
+  };
+}
+
+function shadowRequestFromBson(doc: Document): ShadowRequestDoc {
+  return {
+    plugin: String(doc['plugin']),
+    at_ms: toNumber(doc['at_ms']),
+    type: String(doc['type']) as TriggerType,
+    boxes: (doc['boxes'] as unknown[]).map(String),
+    start_ms: toNumber(doc['start_ms']),
+    end_ms: toNumber(doc['end_ms']),
+    percent_magnitude: Number(doc['percent_magnitude']),
+    requestee: String(doc['requestee']),
+    description: String(doc['description']),
+    request_data: doc['request_data'] === true,
+  };
 }
 
 function deadLetterToBson(doc: DeadLetterDoc, operation = 'insertDeadLetters'): Document {
@@ -793,6 +889,8 @@ interface ReplyPlan {
 async function createIndexes(db: Db, logger: Logger): Promise<void> {
   const specs: { collection: string; key: Document; unique?: boolean }[] = [
     { collection: 'measurements', key: { box_id: 1, timestamp_ms: 1 } },
+    // Replays read the whole fleet in time order (streamMeasurements); _id breaks ties.
+    { collection: 'measurements', key: { timestamp_ms: 1, _id: 1 } },
     { collection: 'trends', key: { box_id: 1, timestamp_ms: 1 } },
     // One document per box and window; original trends lack window_start_ms, and one per minute never collide.
     { collection: 'trends', key: { box_id: 1, window_start_ms: 1, timestamp_ms: 1 }, unique: true },

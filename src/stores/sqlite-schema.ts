@@ -7,7 +7,7 @@ import { mergeTrends } from './merge-trends.js';
  * The schema version this code writes, kept in `PRAGMA user_version`. Bump it and add a step to
  * {@link MIGRATIONS} when the schema changes; never edit a released step.
  */
-export const SQLITE_SCHEMA_VERSION = 5;
+export const SQLITE_SCHEMA_VERSION = 6;
 
 /**
  * The SQLite schema of the logical OPQ collections (spec §4). Tables are STRICT so a wrong type
@@ -176,7 +176,6 @@ function statsJson(stats: TrendStats | undefined): string | null {
   return stats === undefined ? null : JSON.stringify(stats);
 }
 
-/** Step i brings a database from user_version i to i + 1: SQL, or code for what SQL cannot say. */
 /**
  * Version 5: `opq_boxes.calibration_constant` (counts per volt), which OPQ Mauka reads for every
  * box of an event (issue 14). NULL for entries written before it: the field is absent.
@@ -185,8 +184,27 @@ const SCHEMA_V5 = `
 ALTER TABLE opq_boxes ADD COLUMN calibration_constant REAL;
 `;
 
+/** Version 6: the requests of shadow plugins, logged instead of sent (`makai shadow list`). */
+const SCHEMA_V6 = `
+CREATE TABLE shadow_requests (
+  id                INTEGER PRIMARY KEY,
+  plugin            TEXT    NOT NULL,
+  at_ms             INTEGER NOT NULL,
+  type              TEXT    NOT NULL,
+  boxes             TEXT    NOT NULL,
+  start_ms          INTEGER NOT NULL,
+  end_ms            INTEGER NOT NULL,
+  percent_magnitude REAL    NOT NULL,
+  requestee         TEXT    NOT NULL,
+  description       TEXT    NOT NULL,
+  request_data      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX shadow_requests_newest ON shadow_requests (at_ms, id);
+`;
+
+
 /** Step i brings a database from user_version i to i + 1: SQL, or code for what SQL cannot say. */
-const MIGRATIONS: readonly (string | ((db: BetterSqlite3.Database) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schemaV4, SCHEMA_V5];
+const MIGRATIONS: readonly (string | ((db: BetterSqlite3.Database) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, schemaV4, SCHEMA_V5, SCHEMA_V6];
 
 /**
  * Creates or upgrades the schema of an open database. Runs under `BEGIN IMMEDIATE` and re-reads

@@ -6,14 +6,14 @@ import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { TriggerType } from '../protocol/messages.js';
-import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, ShadowRequestDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
 import { calibrationConstantProblem } from '../protocol/documents.js';
 import { inlineMeasurementWriter, SqliteMeasurementThread, type MeasurementWriter, type ThreadData } from './sqlite-measurement-thread.js';
 import { prepareMeasurementWrites } from './sqlite-measurement-writes.js';
 import { mergeTrends } from './merge-trends.js';
 import { migrateSqliteSchema, SQLITE_SCHEMA_VERSION } from './sqlite-schema.js';
 import { isRetryableSqliteError, sqliteStoreError } from './sqlite-store-error.js';
-import type { BoxReply, BoxReplyOutcome, DeadLetterRing, Store, TimeRangeQuery } from './store.js';
+import { DEFAULT_STREAM_PAGE_SIZE, type BoxReply, type BoxReplyOutcome, type DeadLetterRing, type EventListQuery, type MeasurementStreamQuery, type Store, type TimeRangeQuery } from './store.js';
 
 export interface SqliteStoreOptions {
   /** Database file. Missing parent directories are created. `:memory:` gives a private in-memory store. */
@@ -149,6 +149,45 @@ function measurementFromRow(row: MeasurementRow): MeasurementDoc {
     ...(row.thd === null ? {} : { thd: row.thd }),
     expireAt: new Date(row.expire_at_ms),
   };
+}
+
+interface ShadowRequestRow {
+  plugin: string;
+  at_ms: number;
+  type: string;
+  boxes: string;
+  start_ms: number;
+  end_ms: number;
+  percent_magnitude: number;
+  requestee: string;
+  description: string;
+  request_data: number;
+}
+
+function shadowRequestFromRow(row: ShadowRequestRow): ShadowRequestDoc {
+  return {
+    plugin: row.plugin,
+    at_ms: row.at_ms,
+    type: row.type as TriggerType,
+    boxes: JSON.parse(row.boxes) as string[],
+    start_ms: row.start_ms,
+    end_ms: row.end_ms,
+    percent_magnitude: row.percent_magnitude,
+    requestee: row.requestee,
+    description: row.description,
+    request_data: row.request_data !== 0,
+  };
+}
+
+/** A row of {@link SqliteStore.streamMeasurements}: box_id, timestamp_ms, voltage, frequency, thd, expire_at_ms, rowid. */
+type StreamRow = [string, number, number, number, number | null, number, number];
+
+function measurementFromStreamRow(row: StreamRow): MeasurementDoc {
+  const [box_id, timestamp_ms, voltage, frequency, thd, expireAtMs] = row;
+  // Two literals rather than a conditional spread: this runs for every measurement replayed.
+  return thd === null
+    ? { box_id, timestamp_ms, voltage, frequency, expireAt: new Date(expireAtMs) }
+    : { box_id, timestamp_ms, voltage, frequency, thd, expireAt: new Date(expireAtMs) };
 }
 
 function trendFromRow(row: TrendRow): TrendDoc {
@@ -408,10 +447,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  listEvents(query: { readonly limit?: number } = {}): Promise<EventDoc[]> {
+  listEvents(query: EventListQuery = {}): Promise<EventDoc[]> {
     return this.run('listEvents', () => {
       const limit = sqlLimit('listEvents', query.limit);
-      return (this.stmt.listEvents.all(limit) as EventRow[]).map(eventFromRow);
+      if (query.fromMs === undefined && query.toMs === undefined) return (this.stmt.listEvents.all(limit) as EventRow[]).map(eventFromRow);
+      const rows = this.prepared(
+        'SELECT * FROM events WHERE target_event_start_timestamp_ms >= ? AND target_event_start_timestamp_ms < ? ORDER BY event_id DESC LIMIT ?',
+      ).all(query.fromMs ?? Number.MIN_SAFE_INTEGER, query.toMs ?? Number.MAX_SAFE_INTEGER, limit) as EventRow[];
+      return rows.map(eventFromRow);
     });
   }
 
@@ -434,6 +477,40 @@ export class SqliteStore implements Store {
       const rows = this.prepared(sql).all(...where.params, sqlLimit('queryMeasurements', query.limit)) as MeasurementRow[];
       return rows.map(measurementFromRow);
     });
+  }
+
+  /**
+   * Keyset pages on `(timestamp_ms, rowid)`: each page is one short query that starts after the
+   * last row of the one before, so no statement stays open between pages (better-sqlite3 holds
+   * the connection busy while an iterator is open, and a long read would pin the WAL).
+   */
+  async *streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<readonly MeasurementDoc[]> {
+    const pageSize = query.pageSize ?? DEFAULT_STREAM_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw this.fail('streamMeasurements', new StoreError('streamMeasurements', `pageSize must be a whole number ≥ 1, got ${pageSize}`, false));
+    if (query.boxes !== undefined && query.boxes.length === 0) return;
+    const boxes = query.boxes === undefined ? '' : ` AND box_id IN (${query.boxes.map(() => '?').join(', ')})`;
+    // The lower bound moves with the last row read, so every page is an index range from there
+    // (with the bound fixed at `from`, each page would scan every row before it again).
+    // Rows as arrays (better-sqlite3's raw mode): about twice as fast as an object per row.
+    const sql = `SELECT box_id, timestamp_ms, voltage, frequency, thd, expire_at_ms, rowid FROM measurements
+      WHERE timestamp_ms >= ? AND timestamp_ms < ?${boxes} AND (timestamp_ms > ? OR rowid > ?)
+      ORDER BY timestamp_ms, rowid LIMIT ?`;
+    const from = query.fromMs ?? Number.MIN_SAFE_INTEGER;
+    const to = query.toMs ?? Number.MAX_SAFE_INTEGER;
+    // Before the first page: "after" nothing (every rowid is greater).
+    let afterTime = from;
+    let afterRow = Number.MIN_SAFE_INTEGER;
+    for (;;) {
+      const [time, row] = [afterTime, afterRow];
+      const page = await this.run('streamMeasurements', () => this.preparedRaw(sql).all(time, to, ...(query.boxes ?? []), time, row, pageSize) as StreamRow[]);
+      if (page.length > 0) yield page.map(measurementFromStreamRow);
+      if (page.length < pageSize) return;
+      const last = page[page.length - 1]!;
+      afterTime = last[1];
+      afterRow = last[6];
+      // A macrotask between pages: timers, signals and sockets are served during a long read.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   countMeasurements(query: { readonly box_id?: string } = {}): Promise<number> {
@@ -485,6 +562,17 @@ export class SqliteStore implements Store {
     const storeError = sqliteStoreError(operation, error);
     this.errors?.inc({ store: 'sqlite', operation, retryable: String(storeError.retryable) });
     return storeError;
+  }
+
+  /** {@link prepared} in raw mode (rows as arrays), cached apart from the object-mode one. */
+  private preparedRaw(sql: string): Database.Statement {
+    const key = `raw:${sql}`;
+    let statement = this.dynamic.get(key);
+    if (statement === undefined) {
+      statement = (this.db as Database.Database).prepare(sql).raw(true);
+      this.dynamic.set(key, statement);
+    }
+    return statement;
   }
 
   private prepared(sql: string): Database.Statement {
@@ -540,6 +628,38 @@ export class SqliteStore implements Store {
         'SELECT source, reason, detail, preview, at_ms FROM dead_letters ORDER BY at_ms DESC, id DESC LIMIT ?',
       ).all(limit) as DeadLetterDoc[];
       return rows.map((row) => ({ ...row }));
+    });
+  }
+
+  insertShadowRequests(docs: readonly ShadowRequestDoc[]): Promise<void> {
+    return this.run('insertShadowRequests', () => {
+      const insert = this.prepared(
+        `INSERT INTO shadow_requests (plugin, at_ms, type, boxes, start_ms, end_ms, percent_magnitude, requestee, description, request_data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const db = this.db as Database.Database;
+      this.insertEach(
+        'insertShadowRequests',
+        docs,
+        db.transaction((batch: readonly ShadowRequestDoc[], refused: unknown[]) =>
+          insertValid(batch, refused, (doc) => {
+            if (!Array.isArray(doc.boxes) || !doc.boxes.every((box) => typeof box === 'string')) throw new StoreError('insertShadowRequests', 'boxes must be an array of strings', false);
+            insert.run(doc.plugin, doc.at_ms, doc.type, JSON.stringify(doc.boxes), doc.start_ms, doc.end_ms, doc.percent_magnitude, doc.requestee, doc.description, doc.request_data ? 1 : 0);
+          }),
+        ),
+      );
+    });
+  }
+
+  listShadowRequests(query: { readonly limit?: number; readonly plugin?: string } = {}): Promise<ShadowRequestDoc[]> {
+    return this.run('listShadowRequests', () => {
+      const limit = sqlLimit('listShadowRequests', query.limit);
+      const rows = (
+        query.plugin === undefined
+          ? this.prepared('SELECT * FROM shadow_requests ORDER BY at_ms DESC, id DESC LIMIT ?').all(limit)
+          : this.prepared('SELECT * FROM shadow_requests WHERE plugin = ? ORDER BY at_ms DESC, id DESC LIMIT ?').all(query.plugin, limit)
+      ) as ShadowRequestRow[];
+      return rows.map(shadowRequestFromRow);
     });
   }
 

@@ -1,4 +1,4 @@
-import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, TrendDoc } from '../protocol/documents.js';
+import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, ShadowRequestDoc, TrendDoc } from '../protocol/documents.js';
 
 /**
  * The one storage interface of Makai. The embedded SQLite store (default) and the MongoDB
@@ -68,13 +68,25 @@ export interface Store {
   // --- reading back (CLI, tests, health) -------------------------------------------------
 
   getEvent(eventId: number): Promise<EventDoc | undefined>;
-  /** Newest first. */
-  listEvents(query?: { readonly limit?: number }): Promise<EventDoc[]>;
+  /**
+   * Newest first. With `fromMs`/`toMs`, only events whose requested start
+   * (`target_event_start_timestamp_ms`) is in `[fromMs, toMs)`.
+   */
+  listEvents(query?: EventListQuery): Promise<EventDoc[]>;
   listBoxEvents(eventId: number): Promise<BoxEventDoc[]>;
   /** Waveform bytes exactly as stored, or undefined. */
   getWaveform(filename: string): Promise<Uint8Array | undefined>;
   /** Oldest first. */
   queryMeasurements(query: TimeRangeQuery): Promise<MeasurementDoc[]>;
+  /**
+   * Measurements with `timestamp_ms` in `[fromMs, toMs)`, oldest first (ties in insertion
+   * order), read through a cursor and yielded page by page (`pageSize` documents, the last page
+   * shorter; never an empty page): a day of a fleet is never in memory at once, and the store
+   * is free for other calls between pages. Pages, not single documents, so that a consumer pays
+   * one asynchronous step per page rather than per measurement (a replay feeds 200k/s).
+   * Iterating is what reads; a failure rejects the iteration with a StoreError.
+   */
+  streamMeasurements(query: MeasurementStreamQuery): AsyncIterable<readonly MeasurementDoc[]>;
   countMeasurements(query?: { readonly box_id?: string }): Promise<number>;
   /** Oldest first. */
   queryTrends(query: TimeRangeQuery): Promise<TrendDoc[]>;
@@ -91,6 +103,13 @@ export interface Store {
    * leaves the others alone (the dead-letter store keeps a bounded ring per source and reason).
    */
   trimDeadLetters(keep: number, of?: DeadLetterRing): Promise<number>;
+
+  // --- shadow plugins' requests (logged, never sent) -----------------------------------------
+
+  /** Inserts requests of shadow plugins (`shadow_requests`). */
+  insertShadowRequests(docs: readonly ShadowRequestDoc[]): Promise<void>;
+  /** Newest first: by `at_ms`, ties in reverse insertion order; only `plugin`'s when given. */
+  listShadowRequests(query?: { readonly limit?: number; readonly plugin?: string }): Promise<ShadowRequestDoc[]>;
 
   /** Flushes and closes; further calls reject. */
   close(): Promise<void>;
@@ -112,6 +131,30 @@ export interface TimeRangeQuery {
   readonly toMs?: number;
   readonly limit?: number;
 }
+
+/** What {@link Store.listEvents} selects. */
+export interface EventListQuery {
+  readonly limit?: number;
+  /** Inclusive lower bound on `target_event_start_timestamp_ms`. */
+  readonly fromMs?: number;
+  /** Exclusive upper bound on `target_event_start_timestamp_ms`. */
+  readonly toMs?: number;
+}
+
+/** What {@link Store.streamMeasurements} reads. */
+export interface MeasurementStreamQuery {
+  /** Inclusive lower bound on `timestamp_ms`; default the oldest. */
+  readonly fromMs?: number;
+  /** Exclusive upper bound on `timestamp_ms`; default the newest. */
+  readonly toMs?: number;
+  /** Only these boxes (`box_id`); default every box. An empty list selects nothing. */
+  readonly boxes?: readonly string[];
+  /** Documents per read (default 5000). */
+  readonly pageSize?: number;
+}
+
+/** Documents per page of {@link Store.streamMeasurements} unless the query says otherwise. */
+export const DEFAULT_STREAM_PAGE_SIZE = 5000;
 
 export interface BoxReply {
   readonly boxEvent: BoxEventDoc;

@@ -33,12 +33,22 @@ storeContract('sqlite', async () => {
 const T = 1_700_000_000_123;
 const isRoot = process.getuid?.() === 0;
 
-/** Turns a current-schema file back into what schema `version` (1, 2 or 3) wrote, keeping its rows. */
-function rewindSchema(path: string, version: 1 | 2 | 3): void {
+/** Turns a current-schema file back into what schema `version` (1 to 4) wrote, keeping its rows. */
+function rewindSchema(path: string, version: 1 | 2 | 3 | 4 | 5): void {
   const db = new Database(path);
   try {
+    // Version 6 added shadow_requests.
+    db.exec('DROP TABLE shadow_requests');
+    if (version === 5) {
+      db.pragma('user_version = 5');
+      return;
+    }
     // Version 5 added opq_boxes.calibration_constant.
     db.exec('ALTER TABLE opq_boxes DROP COLUMN calibration_constant');
+    if (version === 4) {
+      db.pragma('user_version = 4');
+      return;
+    }
     // Version 4 made trends unique per box and window.
     db.exec('DROP INDEX trends_box_window');
     if (version === 3) {
@@ -148,13 +158,13 @@ describe('sqlite store', () => {
       const tables = db.prepare<[], { name: string; strict: number }>("SELECT name, strict FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
       assert.deepStrictEqual(
         tables.map((t) => t.name),
-        ['box_events', 'box_status', 'counters', 'dead_letters', 'events', 'measurements', 'opq_boxes', 'trends', 'waveforms'],
+        ['box_events', 'box_status', 'counters', 'dead_letters', 'events', 'measurements', 'opq_boxes', 'shadow_requests', 'trends', 'waveforms'],
       );
       assert.ok(tables.every((t) => t.strict === 1), 'every table is STRICT');
       const indexes = db.prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all();
       assert.deepStrictEqual(
         indexes.map((i) => i.name),
-        ['box_events_event_box', 'dead_letters_newest', 'measurements_expire', 'measurements_time_box', 'trends_box_time', 'trends_box_window'],
+        ['box_events_event_box', 'dead_letters_newest', 'measurements_expire', 'measurements_time_box', 'shadow_requests_newest', 'trends_box_time', 'trends_box_window'],
       );
       assert.match(indexes[0]!.sql, /^CREATE UNIQUE INDEX/);
     } finally {
@@ -173,7 +183,7 @@ describe('sqlite store', () => {
   });
 
   /** A file with `docs` written in schema `version`, opened (and so migrated) by the current store. */
-  async function openMigrated(version: 1 | 2, docs: MeasurementDoc[]): Promise<{ store: SqliteStore; path: string }> {
+  async function openMigrated(version: 1 | 2 | 5, docs: MeasurementDoc[]): Promise<{ store: SqliteStore; path: string }> {
     const path = dir.file(`v${version}.db`);
     const old = await openSqliteStore({ path });
     await old.insertMeasurements(docs);
@@ -184,6 +194,18 @@ describe('sqlite store', () => {
     assert.equal(logger.records.find((r) => r.msg === 'sqlite store open')?.['migratedFrom'], version);
     return { store, path };
   }
+
+  it('migrates a version 5 file: its data kept, shadow requests logged afterwards', async () => {
+    const { store } = await openMigrated(5, [measurement(1_700_000_000_000)]);
+    try {
+      assert.equal(await store.countMeasurements(), 1);
+      const doc = { plugin: 'p', at_ms: 1, type: 'OTHER' as const, boxes: ['1'], start_ms: 0, end_ms: 1, percent_magnitude: 0, requestee: '', description: '', request_data: false };
+      await store.insertShadowRequests([doc]);
+      assert.deepStrictEqual(await store.listShadowRequests(), [doc]);
+    } finally {
+      await store.close();
+    }
+  });
 
   it('migrates a version 1 file to the current schema, keeping its data', async () => {
     const { store } = await openMigrated(1, [measurement(1_700_000_000_000)]);

@@ -8,6 +8,7 @@ import {
   type DeadLetterDoc,
   type EventDoc,
   type MeasurementDoc,
+  type ShadowRequestDoc,
   type TrendDoc,
 } from '../../src/protocol/documents.js';
 import type { BoxReply, Store } from '../../src/stores/store.js';
@@ -226,6 +227,72 @@ export function storeContract(
         assert.equal(await store.countMeasurements({ box_id: 'missing' }), 0);
       }));
 
+    it(`${name}: streams measurements in time order, page by page, by range and box`, () =>
+      withStore(async (store) => {
+        // Ties on timestamp_ms across pages: the page boundary must neither repeat nor skip a row.
+        const docs = [
+          measurement('1', T, { thd: 0.01 }),
+          measurement('2', T),
+          measurement('3', T),
+          measurement('1', T + 100),
+          measurement('2', T + 100),
+          measurement('3', T + 200),
+          measurement('1', T + 300),
+        ];
+        await store.insertMeasurements([docs[5]!, docs[6]!, docs[3]!]);
+        await store.insertMeasurements([docs[0]!, docs[1]!, docs[2]!, docs[4]!]);
+        const pages: number[] = [];
+        const collect = async (query: Parameters<Store['streamMeasurements']>[0]) => {
+          const seen: MeasurementDoc[] = [];
+          pages.length = 0;
+          for await (const page of store.streamMeasurements(query)) {
+            pages.push(page.length);
+            seen.push(...page);
+          }
+          return seen;
+        };
+        const byTime = (list: MeasurementDoc[]) => list.map((d) => `${d.timestamp_ms - T}:${d.box_id}`).sort();
+        const all = await collect({ pageSize: 2 });
+        assert.deepStrictEqual(all.map((d) => d.timestamp_ms), docs.map((d) => d.timestamp_ms), 'oldest first');
+        assert.deepStrictEqual(byTime(all), byTime(docs), 'every document once, across page boundaries');
+        assert.deepStrictEqual(pages, [2, 2, 2, 1], 'pages of pageSize, the last one shorter');
+        assert.deepStrictEqual(all.find((d) => d.box_id === '1' && d.timestamp_ms === T), docs[0]);
+        assert.deepStrictEqual(byTime(await collect({ fromMs: T + 100, toMs: T + 300, pageSize: 1 })), byTime(docs.slice(3, 6)));
+        assert.deepStrictEqual(byTime(await collect({ fromMs: T + 100, toMs: T + 300, pageSize: 3 })), byTime(docs.slice(3, 6)));
+        assert.deepStrictEqual(pages, [3], 'a range that fills exactly one page: no empty page after it');
+        assert.deepStrictEqual(byTime(await collect({ boxes: ['1', '3'] })), byTime([docs[0]!, docs[2]!, docs[3]!, docs[5]!, docs[6]!]));
+        assert.deepStrictEqual(await collect({ boxes: [] }), []);
+        assert.deepStrictEqual(await collect({ fromMs: T + 301 }), []);
+      }));
+
+    it(`${name}: logs shadow requests and lists them newest first, by plugin`, () =>
+      withStore(async (store) => {
+        const shadow = (plugin: string, at_ms: number, extra: Partial<ShadowRequestDoc> = {}): ShadowRequestDoc => ({
+          plugin,
+          at_ms,
+          type: 'VOLTAGE_SAG',
+          boxes: ['1', '2'],
+          start_ms: T - 1000,
+          end_ms: T + 1000,
+          percent_magnitude: 12.5,
+          requestee: 'Makai: threshold plugin',
+          description: 'ünïcode "quoted"',
+          request_data: true,
+          ...extra,
+        });
+        const a = shadow('strict', T);
+        const b = shadow('freq', T + 10, { type: 'FREQUENCY_SAG', boxes: [], request_data: false });
+        const c = shadow('strict', T + 10, { percent_magnitude: 0 });
+        await store.insertShadowRequests([]);
+        await store.insertShadowRequests([a, b]);
+        await store.insertShadowRequests([c]);
+        assert.deepStrictEqual(await store.listShadowRequests(), [c, b, a], 'ties on at_ms: newest inserted first');
+        assert.deepStrictEqual(await store.listShadowRequests({ plugin: 'strict' }), [c, a]);
+        assert.deepStrictEqual(await store.listShadowRequests({ limit: 1 }), [c]);
+        assert.deepStrictEqual(await store.listShadowRequests({ limit: 0 }), []);
+        await assert.rejects(store.insertShadowRequests([{ ...a, boxes: [1] as unknown as string[] }]), StoreError);
+      }));
+
     it(`${name}: deletes measurements whose expireAt is at or before now`, () =>
       withStore(async (store) => {
         const now = new Date(T);
@@ -344,6 +411,11 @@ export function storeContract(
         assert.deepStrictEqual(await store.listEvents(), [three, two, one]);
         assert.deepStrictEqual(await store.listEvents({ limit: 2 }), [three, two]);
         assert.deepStrictEqual(await store.listEvents({ limit: 0 }), []);
+        const later = eventDoc(4, { target_event_start_timestamp_ms: T + 5000, target_event_end_timestamp_ms: T + 6000 });
+        await store.insertEvent(later);
+        assert.deepStrictEqual(await store.listEvents({ fromMs: T, toMs: T + 5001 }), [later], 'by requested start');
+        assert.deepStrictEqual(await store.listEvents({ toMs: T + 5000 }), [three, two, one]);
+        assert.deepStrictEqual(await store.listEvents({ fromMs: T - 1000, limit: 1 }), [later]);
       }));
 
     it(`${name}: allocates distinct event ids from two instances at once`, () =>
@@ -629,10 +701,15 @@ export function storeContract(
           listBoxEvents: () => store.listBoxEvents(1),
           getWaveform: () => store.getWaveform(waveformFilename(1, '1')),
           queryMeasurements: () => store.queryMeasurements({}),
+          streamMeasurements: async () => {
+            for await (const _ of store.streamMeasurements({})) break;
+          },
           countMeasurements: () => store.countMeasurements(),
           queryTrends: () => store.queryTrends({}),
           insertDeadLetters: () => store.insertDeadLetters([{ source: 's', reason: 'truncated', detail: '', preview: '', at_ms: T }]),
           listDeadLetters: () => store.listDeadLetters(),
+          insertShadowRequests: () => store.insertShadowRequests([]),
+          listShadowRequests: () => store.listShadowRequests(),
           trimDeadLetters: () => store.trimDeadLetters(1),
         };
         for (const [method, call] of Object.entries(calls)) await rejectsWithStoreError(call, `${method} after close`);

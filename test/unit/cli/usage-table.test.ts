@@ -15,6 +15,7 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   events: ['list', 'show', 'export', 'plot'],
   boxes: ['add', 'list', 'remove'],
   plugin: ['new'],
+  shadow: ['list'],
 };
 
 interface Outcome {
