@@ -213,10 +213,17 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
           // (anomalies still open at the flush) need them to answer the READs. Stopping the
           // fleet first lost the last event's waveforms (issue 14).
           fleet?.stopPublishing();
-          // What the broker has forwarded may still be on its way to the service: let it arrive
-          // before the service stops reading, or the last message of each box is lost.
+          // The boxes' last messages may still be on their way, box → broker → service: let each
+          // hop catch up before the service stops reading, or the last message of each box is
+          // lost. (Comparing only what the broker had forwarded so far lost them whenever the
+          // broker had not forwarded them yet.)
+          const sent = () => metrics.value('makai_simulator_triggers_total', { outcome: 'sent' });
+          const brokerIn = () => metrics.value('makai_trigger_broker_messages_total', { direction: 'in' });
           const forwarded = () => metrics.value('makai_trigger_broker_messages_total', { direction: 'out' });
+          const dropped = () => metrics.value('makai_trigger_broker_dropped_total');
           const received = () => metrics.value('makai_zmq_messages_received_total', { endpoint: settings.zmq_trigger_endpoint });
+          await waitFor(async () => (await brokerIn()) >= (await sent()), SETTLE_MS);
+          await waitFor(async () => (await forwarded()) + (await dropped()) >= (await brokerIn()), SETTLE_MS);
           await waitFor(async () => (await received()) >= (await forwarded()), SETTLE_MS);
           await service.stop();
           // The requests the flush sent are on their way to the broker: wait until it has handled
