@@ -86,8 +86,15 @@ describe('/health of a service with a crash-looping plugin', () => {
     await eventually(async () => {
       report = await scrape();
       const throws = report.plugins.find((p) => p.plugin === 'throws');
-      return report.counters.measurements_in === SENT && throws !== undefined && throws.queue_depth + throws.dropped === SENT - 1;
-    }, 'every measurement in, and the failed plugin queueing and dropping');
+      // The healthy plugin drains its queue on its own turns: wait for it to be empty too.
+      const threshold = report.plugins.find((p) => p.plugin === 'threshold');
+      return (
+        report.counters.measurements_in === SENT &&
+        threshold?.queue_depth === 0 &&
+        throws !== undefined &&
+        throws.queue_depth + throws.dropped === SENT - 1
+      );
+    }, 'every measurement in, the healthy plugin drained, and the failed plugin queueing and dropping');
     const response = await fetch(`${url}/health`);
     assert.equal(response.status, 200, 'degraded still serves: 200, not 503');
     assert.equal(report.status, 'degraded');
