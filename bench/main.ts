@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runBench, selectScenarios, type BenchScenario } from './harness.js';
 import { ceilingScenario } from './scenarios/ceiling.js';
+import { costScenario } from './scenarios/cost.js';
 import { detectionLatencyScenario } from './scenarios/detection-latency.js';
 import { pipelineThroughputScenario } from './scenarios/pipeline-throughput.js';
 import { pluginsScenario } from './scenarios/plugins.js';
@@ -18,6 +19,7 @@ export const SCENARIOS: readonly BenchScenario[] = [
   storeWriteRateScenario,
   pluginsScenario,
   replayScenario,
+  costScenario,
 ];
 
 const DEFAULT_RESULTS = fileURLToPath(new URL('results/latest.json', import.meta.url));

@@ -81,7 +81,7 @@ describe('npm run bench -- --smoke', () => {
       if (figure.ratio !== undefined) assert.equal(typeof figure.baseline, 'string', `${figure.metric} has a ratio, so it names its baseline`);
     }
     const scenarios = new Set(figures.map((f) => f.scenario));
-    assert.deepEqual([...scenarios].sort(), ['ceiling', 'latency', 'plugins', 'replay', 'scale-boxes', 'store-write-rate', 'throughput']);
+    assert.deepEqual([...scenarios].sort(), ['ceiling', 'cost', 'latency', 'plugins', 'replay', 'scale-boxes', 'store-write-rate', 'throughput']);
     const direct = figures.find((f) => f.scenario === 'throughput' && f.metric === 'direct-messages-per-second');
     assert.equal(direct?.baseline, 'throughput/ceiling-messages-per-second');
 
