@@ -89,7 +89,7 @@ export const acquisitionBrokerConfigSchema = z
      * monitors. `false` turns the monitors off (docs/security.md: a libzmq abort at shutdown
      * that was measured with and without them).
      */
-    count_handshake_failures: z.boolean().default(true),
+    count_handshake_failures: z.boolean().default(false),
   })
   .strict();
 

@@ -54,7 +54,7 @@ export interface AcquisitionBrokerSettings {
   readonly request_rate?: number;
   readonly request_burst?: number;
   readonly max_requesters?: number;
-  /** Count failed CURVE handshakes by kind from socket monitors (see countHandshakeFailures). Default true. */
+  /** Count failed CURVE handshakes by kind from socket monitors (see countHandshakeFailures). Default false (opt-in: docs/security.md). */
   readonly count_handshake_failures?: boolean;
 }
 
@@ -335,7 +335,7 @@ export class AcquisitionBroker {
   private async bindSocket<S extends zmq.Socket>(socket: S, field: string, options: ZmqSocketOptions): Promise<{ socket: S; endpoint: string }> {
     this.sockets.push(socket);
     configureSocket(socket, options);
-    const counter = options.curve && this.settings.count_handshake_failures !== false
+    const counter = options.curve && this.settings.count_handshake_failures === true
       ? countHandshakeFailures(socket, { socket: field, metrics: this.deps.metrics, logger: this.logger, scheduler: this.scheduler })
       : undefined;
     // The loops refuse (and count) every frame over max_frame_bytes. libzmq's own limit, which

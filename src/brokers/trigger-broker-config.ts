@@ -48,7 +48,7 @@ export const triggerBrokerConfigSchema = z
      * monitors. `false` turns the monitors off (docs/security.md: a libzmq abort at shutdown
      * that was measured with and without them).
      */
-    count_handshake_failures: z.boolean().default(true),
+    count_handshake_failures: z.boolean().default(false),
   })
   .strict();
 

@@ -26,7 +26,7 @@ export interface TriggerBrokerSettings {
   readonly key_refresh: number;
   /** Largest accepted inbound message from a box, bytes (ZeroMQ disconnects a peer sending more). Default 1 MiB. */
   readonly max_frame_bytes?: number;
-  /** Count failed CURVE handshakes by kind from a socket monitor (see countHandshakeFailures). Default true. */
+  /** Count failed CURVE handshakes by kind from a socket monitor (see countHandshakeFailures). Default false (opt-in: docs/security.md). */
   readonly count_handshake_failures?: boolean;
 }
 
@@ -150,7 +150,7 @@ export class TriggerBroker {
       } as const;
       configureSocket(xsub, boxSide);
       const counter =
-        settings.count_handshake_failures !== false
+        settings.count_handshake_failures === true
           ? countHandshakeFailures(xsub, { socket: 'interface', metrics: this.deps.metrics, logger, scheduler: this.scheduler })
           : undefined;
       xsub.maxMessageSize = settings.max_frame_bytes ?? DEFAULT_MAX_FRAME_BYTES;

@@ -14,7 +14,7 @@ describe('triggerBrokerConfigSchema', () => {
       backend: 'tcp://*:9881',
       white_list: false,
     };
-    assert.deepEqual(parseConfig(original, triggerBrokerConfigSchema, 'trg.json'), { ...original, key_refresh: 10_000, max_frame_bytes: 1_048_576, count_handshake_failures: true });
+    assert.deepEqual(parseConfig(original, triggerBrokerConfigSchema, 'trg.json'), { ...original, key_refresh: 10_000, max_frame_bytes: 1_048_576, count_handshake_failures: false });
   });
 
   it('should default every field, with the allow-list on', () => {
