@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { loadJsonConfig, parseConfig } from '../config/load-json-config.js';
 import { makaiSettingsSchema, type MakaiSettings } from '../config/makai-settings.js';
 import { topologyOptionsOf, type OpqTriggeringOptions } from '../topologies/opq-triggering-options.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, isConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { moduleUrl } from '../core/self-import.js';
 import { prepareTopology, type PreparedTopology } from '../prepare-topology.js';
@@ -108,10 +108,6 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
   }
 }
 
-/** A ConfigError of any copy of this module (recognised by name and shape). */
-function isConfigError(error: unknown): error is ConfigError {
-  return error instanceof ConfigError || (error instanceof Error && error.name === 'ConfigError' && 'path' in error);
-}
 
 function anchorAtFile(error: ConfigError, file: string): ConfigError {
   if (error.file !== undefined) return error;

@@ -33,15 +33,15 @@ export async function loadTriggeringConfig(
   const loaded = await loadTopology(file, logger ? { logger } : {});
   const store = chooseStore(flags.store, loaded.file, storeFieldsOf(loaded.settings), DEFAULT_STORE_URI);
   checkStoreUri(store.uri, store.origin);
-  const metricsAddress = flags.metricsAddress ?? loaded.settings.metrics_address;
-  if (metricsAddress !== undefined) {
+  // The config's metrics_address is checked by its schema; the flag is checked here.
+  if (flags.metricsAddress !== undefined) {
     try {
-      parseListenAddress(metricsAddress);
+      parseListenAddress(flags.metricsAddress);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      const where = flags.metricsAddress !== undefined ? { path: '--metrics-address' } : { path: 'metrics_address', ...(loaded.file ? { file: loaded.file } : {}) };
-      throw new ConfigError(error.message.replace(/^metrics_address: /, ''), where, { cause: error });
+      throw new ConfigError(error.message.replace(/^metrics_address: /, ''), { path: '--metrics-address' }, { cause: error });
     }
   }
+  const metricsAddress = flags.metricsAddress ?? loaded.settings.metrics_address;
   return { loaded, store, metricsAddress };
 }

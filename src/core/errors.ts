@@ -26,6 +26,14 @@ export class ConfigError extends StreamError {
   }
 }
 
+/**
+ * A ConfigError, also from another copy of this module (a CommonJS plugin or topology that
+ * imported our errors gets its own), recognised by name and shape rather than `instanceof`.
+ */
+export function isConfigError(error: unknown): error is ConfigError {
+  return error instanceof ConfigError || (error instanceof Error && error.name === 'ConfigError' && 'path' in error);
+}
+
 /** Bytes from the wire that do not form the message they should. `reason` is a stable, countable label. */
 export class DecodeError extends StreamError {
   /** Protobuf message (or frame layout) that failed, e.g. `TriggerMessage`. */

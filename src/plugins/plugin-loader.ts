@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { moduleUrl, resolveMakaiToThisCopy } from '../core/self-import.js';
-import { ConfigError, describeError } from '../core/errors.js';
+import { ConfigError, describeError, isConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { builtinPlugins, type BuiltinPlugins } from './builtin/index.js';
 import type { PluginContext, PluginFactory, PluginOperator, PluginSettings } from './plugin.js';
@@ -252,13 +252,6 @@ async function importTypeScript(url: string): Promise<Record<string, unknown>> {
   return (await import(url)) as Record<string, unknown>;
 }
 
-/**
- * A ConfigError, also from another copy of this module (a CommonJS plugin that imported our
- * errors gets its own), recognised by name and shape rather than `instanceof`.
- */
-function isConfigError(error: unknown): error is ConfigError {
-  return error instanceof ConfigError || (error instanceof Error && error.name === 'ConfigError' && 'path' in error);
-}
 
 /** The message of a ConfigError without its `file: path: ` prefix, so it can be re-anchored. */
 function stripPrefix(error: Pick<ConfigError, 'file' | 'path' | 'message'>): string {
