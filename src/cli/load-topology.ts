@@ -1,5 +1,6 @@
 import { dirname, extname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadJsonConfig, parseConfig } from '../config/load-json-config.js';
 import { makaiSettingsSchema, type MakaiSettings } from '../config/makai-settings.js';
 import { topologyOptionsOf, type OpqTriggeringOptions } from '../topologies/opq-triggering-options.js';
@@ -32,6 +33,15 @@ export interface LoadTopologyOptions {
 export const DEFAULT_TOPOLOGY_FILE = fileURLToPath(new URL('../../config/topology.ts', import.meta.url));
 
 /**
+ * The same module as the build compiled it (`npm run build`, `tsconfig.topology.json`), present
+ * only beside the built CLI. Its `'makai'` import resolves to this package by Node's package
+ * self-reference, i.e. to the very files running it, so the built daemon imports it with no
+ * TypeScript loader and no resolve hook: each of those costs a thread of its own (tsx alone
+ * about 30 MB of RSS), for a file that never changes.
+ */
+const BUILT_DEFAULT_TOPOLOGY = import.meta.url.endsWith('.js') ? fileURLToPath(new URL('../shipped-config/topology.js', import.meta.url)) : undefined;
+
+/**
  * Loads and prepares what `makai run` and `makai validate` were given (both call this, so they
  * refuse the same things with the same messages): an original-format JSON config (mapped onto
  * the default topology's options), a topology module (`.ts`, `.mts`, `.js`, `.mjs`) whose default
@@ -45,7 +55,7 @@ export async function loadTopology(file: string | undefined, options: LoadTopolo
     prepareTopology(topology, { baseDir, logger, ...(at === undefined ? {} : { file: at }), ...(options.registry ? { registry: options.registry } : {}) });
   if (file === undefined) {
     const settings = parseConfig({}, makaiSettingsSchema);
-    const topology = await importTopology(DEFAULT_TOPOLOGY_FILE);
+    const topology = checkedTopology(await importDefaultTopology(), DEFAULT_TOPOLOGY_FILE);
     return { topology: await prepare(topology, process.cwd(), DEFAULT_TOPOLOGY_FILE), settings, baseDir: process.cwd(), file };
   }
   const path = resolve(file);
@@ -68,7 +78,7 @@ export async function loadTopology(file: string | undefined, options: LoadTopolo
  * @param file The config file the options came from, named in errors.
  */
 export async function defaultTopology(options: OpqTriggeringOptions, file?: string): Promise<Topology> {
-  const module = await importModule(DEFAULT_TOPOLOGY_FILE);
+  const module = await importDefaultTopology();
   const build = module['opqTriggering'];
   if (typeof build !== 'function') throw new ConfigError('must export the function opqTriggering(options)', { file: DEFAULT_TOPOLOGY_FILE });
   try {
@@ -80,11 +90,22 @@ export async function defaultTopology(options: OpqTriggeringOptions, file?: stri
 
 /** Imports a topology module and checks that its default export is a topology. */
 async function importTopology(path: string): Promise<Topology> {
-  const module = await importModule(path);
+  return checkedTopology(await importModule(path), path);
+}
+
+function checkedTopology(module: Record<string, unknown>, path: string): Topology {
   if (!isTopology(module['default'])) {
     throw new ConfigError('the default export must be a topology made with defineTopology(...)', { file: path, path: 'default' });
   }
   return module['default'];
+}
+
+/** `config/topology.ts`: its built copy when the CLI runs built and the build made one, else the source. */
+async function importDefaultTopology(): Promise<Record<string, unknown>> {
+  if (BUILT_DEFAULT_TOPOLOGY !== undefined && existsSync(BUILT_DEFAULT_TOPOLOGY)) {
+    return (await import(pathToFileURL(BUILT_DEFAULT_TOPOLOGY).href)) as Record<string, unknown>;
+  }
+  return importModule(DEFAULT_TOPOLOGY_FILE);
 }
 
 let tsxRegistered: Promise<void> | undefined;
