@@ -46,6 +46,12 @@ export type ThreadReply = { readonly values?: Float64Array } & (
   | { readonly id: number; readonly error: ThreadError }
 );
 
+/**
+ * The writer thread's young generation, MB. It allocates a little per batch (the box ids, the
+ * reply) and keeps nothing: V8's default lets it grow to tens of MB of RSS all the same.
+ */
+const WRITER_HEAP = { maxYoungGenerationSizeMb: 2 } as const;
+
 /** Buffers kept for reuse: about one per batch in flight, and the store writer has one at a time. */
 const SPARE_BUFFERS = 2;
 
@@ -123,7 +129,7 @@ export class SqliteMeasurementThread implements MeasurementWriter {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = startModuleWorker(import.meta.url, 'sqlite-measurement-thread-entry', this.data);
+    const worker = startModuleWorker(import.meta.url, 'sqlite-measurement-thread-entry', this.data, WRITER_HEAP);
     worker.unref();
     worker.on('message', (reply: ThreadReply) => this.settle(reply));
     worker.on('error', (error) => this.lost(worker, `failed: ${error.message}`));
