@@ -1,7 +1,8 @@
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import type { StoreOrigin } from '../config/store-choice.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../core/metrics.js';
+import { serviceScheduler } from '../core/service-scheduler.js';
 import { consoleRoutes } from '../console/console-routes.js';
 import { BoxLiveness } from '../observability/box-liveness.js';
 import { createHealthCheck, type HealthReport } from '../observability/health.js';
@@ -24,6 +25,7 @@ export interface TriggeringServiceOptions {
   readonly store?: Store;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** Clock and timers of every node; default {@link serviceScheduler} (wall clock). */
   readonly scheduler?: SchedulerLike;
   /**
    * `host:port` of the `/metrics` + `/health` endpoint (port 0: a free one, see
@@ -59,7 +61,7 @@ export interface TriggeringService {
  * expiry sweep, box status) is a node of the topology. Used by `makai run` and `makai up`.
  */
 export async function startTriggeringService(options: TriggeringServiceOptions): Promise<TriggeringService> {
-  const scheduler = options.scheduler ?? asyncScheduler;
+  const scheduler = options.scheduler ?? serviceScheduler;
   const metrics = options.metrics ?? new Metrics();
   const logger = options.logger.child({ component: 'service.triggering' });
   const { loaded } = options;
