@@ -323,7 +323,9 @@ export function isolatePlugin(plugin: PluginOperator, options: IsolatePluginOpti
             dropped.inc(labels);
           }
           queue.push(measurement);
-          queueDepth.set(queue.length);
+          // While running, the drain (in this turn) sets the depth it leaves; one gauge write per
+          // message here would be a label lookup per message for a value nobody reads in between.
+          if (phase !== 'running') queueDepth.set(queue.length);
           scheduleDrain();
         },
         error: (error: unknown) => {

