@@ -1,4 +1,22 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+
+/*
+ * prom-client's four classes, each required from its own module. Its index also loads the push
+ * gateway (http, https), the default process metrics (with @opentelemetry/api) and the cluster
+ * aggregator, none of which Makai uses: 11.9 MB of RSS in every process, against 0.8 MB for
+ * these four (measured with `require` in a bare node). The paths are prom-client 15's `lib/`;
+ * the types are its public ones.
+ */
+const require = createRequire(import.meta.url);
+export const Registry = require('prom-client/lib/registry') as typeof PromClient.Registry;
+export const Counter = require('prom-client/lib/counter') as typeof PromClient.Counter;
+export const Gauge = require('prom-client/lib/gauge') as typeof PromClient.Gauge;
+export const Histogram = require('prom-client/lib/histogram') as typeof PromClient.Histogram;
+export type Registry = PromClient.Registry;
+export type Counter<T extends string = string> = PromClient.Counter<T>;
+export type Gauge<T extends string = string> = PromClient.Gauge<T>;
+export type Histogram<T extends string = string> = PromClient.Histogram<T>;
 
 /**
  * Metrics of one service: a prom-client {@link Registry} value, never the global default, so

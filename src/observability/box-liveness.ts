@@ -1,6 +1,5 @@
-import type { Counter, Gauge } from 'prom-client';
 import { ConfigError } from '../core/errors.js';
-import type { Metrics } from '../core/metrics.js';
+import type { Counter, Gauge, Metrics } from '../core/metrics.js';
 import type { BoxStatus } from '../protocol/documents.js';
 
 /**

@@ -1,7 +1,6 @@
-import { Counter, Gauge } from 'prom-client';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { describeError } from '../core/errors.js';
-import type { Metrics } from '../core/metrics.js';
+import { Counter, Gauge, type Metrics } from '../core/metrics.js';
 import type { BoxStatus } from '../protocol/documents.js';
 import type { Store, StoreKind } from '../stores/store.js';
 import { PLUGIN_STATES, type PluginState } from '../plugins/isolate-plugin.js';

@@ -1,8 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Counter } from 'prom-client';
 import { ConfigError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Metrics } from '../core/metrics.js';
+import type { Counter, Metrics } from '../core/metrics.js';
 import { PREVIEW_BYTES, type Rejection } from '../core/rejection.js';
 import type { DeadLetterDoc } from '../protocol/documents.js';
 import type { Store } from '../stores/store.js';

@@ -11,10 +11,9 @@ import {
   type Document,
   type Filter,
 } from 'mongodb';
-import type { Counter } from 'prom-client';
 import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Metrics } from '../core/metrics.js';
+import type { Counter, Metrics } from '../core/metrics.js';
 import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, ShadowRequestDoc, TrendDoc } from '../protocol/documents.js';
 import { calibrationConstantProblem } from '../protocol/documents.js';
 import type { TriggerType } from '../protocol/messages.js';

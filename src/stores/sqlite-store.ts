@@ -1,10 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Counter } from 'prom-client';
 import { StoreError, describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Metrics } from '../core/metrics.js';
+import type { Counter, Metrics } from '../core/metrics.js';
 import type { TriggerType } from '../protocol/messages.js';
 import type { BoxEventDoc, BoxRecord, BoxStatus, DeadLetterDoc, EventDoc, MeasurementDoc, ShadowRequestDoc, TrendDoc, TrendStats } from '../protocol/documents.js';
 import { calibrationConstantProblem } from '../protocol/documents.js';
