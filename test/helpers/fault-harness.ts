@@ -11,6 +11,7 @@ import type { RequestEventMessage, TriggerMessage } from '../../src/protocol/mes
 import { defaultTopology } from '../../src/cli/load-topology.js';
 import { topologyOptionsOf } from '../../src/topologies/opq-triggering-options.js';
 import type { Topology } from '../../src/topology.js';
+import { within } from './zmq.js';
 
 /**
  * Scaffolding shared by the fault-injection tests (`test/faults/`): a test-owned trigger stream
@@ -127,6 +128,8 @@ export class TriggerFeed {
 export class RequestSink {
   readonly socket = new zmq.Pull({ linger: 0 });
   readonly requests: RequestEventMessage[] = [];
+  /** The frames of each request as they arrived (a request is one frame). */
+  readonly frames: Uint8Array[][] = [];
   private readonly loop: Promise<void>;
 
   private constructor() {
@@ -143,6 +146,11 @@ export class RequestSink {
     return this.socket.lastEndpoint!;
   }
 
+  /** Resolves once `count` requests have arrived in all. */
+  whenReceived(count = 1, label = `${count} event request(s)`, timeoutMs = 30_000): Promise<void> {
+    return waitUntil(() => this.requests.length >= count, label, { timeoutMs });
+  }
+
   async close(): Promise<void> {
     this.socket.close();
     await this.loop;
@@ -150,7 +158,10 @@ export class RequestSink {
 
   private async receive(): Promise<void> {
     try {
-      for await (const [frame] of this.socket) if (frame) this.requests.push(decodeRequestEventMessage(frame));
+      for await (const frames of this.socket) {
+        this.frames.push(frames);
+        if (frames[0]) this.requests.push(decodeRequestEventMessage(frames[0]));
+      }
     } catch {
       // closed
     }
@@ -204,13 +215,24 @@ export class MakaiRunProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Writes `config` to `configFile` and starts `makai run` on it (log level `warn` unless given). */
-  static async start(configFile: string, config: Record<string, unknown>, logLevel = 'warn'): Promise<MakaiRunProcess> {
+  /**
+   * Writes `config` to `configFile` and starts `makai run` on it (log level `warn` unless given;
+   * `env` is added to this process's environment).
+   */
+  static async start(configFile: string, config: Record<string, unknown>, logLevel = 'warn', env: NodeJS.ProcessEnv = {}): Promise<MakaiRunProcess> {
     await writeFile(configFile, JSON.stringify(config, null, 2));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', configFile, '--log-level', logLevel], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...env },
     });
     return new MakaiRunProcess(child);
+  }
+
+  /** SIGTERM (a graceful stop), then the exit code once it has exited. */
+  async stop(timeoutMs = 30_000): Promise<number | null> {
+    this.child.kill('SIGTERM');
+    const { code } = await within(this.exited, timeoutMs, `makai run to exit after SIGTERM (stderr: ${this.stderr})`);
+    return code;
   }
 
   get running(): boolean {

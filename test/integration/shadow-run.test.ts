@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import * as zmq from 'zeromq';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { main } from '../../src/cli/main.js';
-import { decodeRequestEventMessage, encodeTriggerMessage } from '../../src/protocol/codec.js';
 import type { ShadowRequestDoc } from '../../src/protocol/documents.js';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
+import { MakaiRunProcess, RequestSink, TriggerFeed, triggerFrames } from '../helpers/fault-harness.js';
 import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { within } from '../helpers/zmq.js';
 import { captureIo } from '../unit/cli/sag-event-fixture.js';
@@ -28,56 +26,48 @@ function message(box: number, k: number): TriggerMessage {
 
 describe('makai run with a shadow plugin', () => {
   let dir: TempDir;
-  let triggers: zmq.XPublisher;
-  let acquisition: zmq.Pull;
-  let makai: ChildProcess;
-  let stderr = '';
+  let feed: TriggerFeed;
+  let sink: RequestSink;
+  let makai: MakaiRunProcess;
 
   before(async () => {
     dir = await createTempDir('makai-shadow-');
-    triggers = new zmq.XPublisher();
-    await triggers.bind('tcp://127.0.0.1:*');
-    acquisition = new zmq.Pull();
-    await acquisition.bind('tcp://127.0.0.1:*');
+    feed = await TriggerFeed.bind();
+    sink = await RequestSink.bind();
     const config = {
-      zmq_trigger_endpoint: triggers.lastEndpoint,
-      zmq_acquisition_endpoint: acquisition.lastEndpoint,
+      zmq_trigger_endpoint: feed.endpoint,
+      zmq_acquisition_endpoint: sink.endpoint,
       plugins: [
         { plugin: 'threshold', frequencyPercent: 5 },
         { plugin: 'threshold', name: 'freq-watch', shadow: true, frequencyPercent: 0.1, voltagePercent: 50 },
       ],
       store: `sqlite:${dir.file('makai.db')}`,
     };
-    await writeFile(dir.file('makai.json'), JSON.stringify(config, null, 2));
-    makai = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', dir.file('makai.json'), '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    makai.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    makai = await MakaiRunProcess.start(dir.file('makai.json'), config);
   });
 
   after(async () => {
-    if (makai.exitCode === null) makai.kill('SIGKILL');
-    triggers.close();
-    acquisition.close();
+    await makai.dispose();
+    await feed.close();
+    await sink.close();
     await dir.remove();
   });
 
   it('sends the live plugin’s request to the broker and logs the shadow plugin’s, never sending it', async () => {
-    await within(triggers.receive(), 30_000, `makai's subscription (stderr: ${stderr})`);
+    await within(feed.whenSubscribed(), 30_000, `makai's subscription (stderr: ${makai.stderr})`);
     for (let k = 0; k < MESSAGES_PER_BOX; k++) {
-      for (const box of [1, 2]) await triggers.send([String(box), encodeTriggerMessage(message(box, k))]);
+      for (const box of [1, 2]) await feed.send(triggerFrames(message(box, k)));
     }
-    const [frame] = await within(acquisition.receive(), 30_000, `the event request (stderr: ${stderr})`);
-    const sent = decodeRequestEventMessage(frame!);
+    await sink.whenReceived(1, `the event request (stderr: ${makai.stderr})`);
+    const sent = sink.requests[0]!;
     assert.equal(sent.triggerType, 'VOLTAGE_SAG', 'the earlier frequency dip (the shadow plugin’s) did not reach the broker first');
     assert.deepEqual(sent.boxIds, [1, 2]);
 
-    const exited = new Promise<number | null>((resolve) => makai.once('exit', (code) => resolve(code)));
-    makai.kill('SIGTERM');
-    assert.equal(await within(exited, 30_000, 'makai to exit'), 0, stderr);
-    // Everything makai pushed before it exited has arrived by now: nothing else was sent.
-    acquisition.receiveTimeout = 500;
-    await assert.rejects(acquisition.receive(), (error: Error & { code?: string }) => error.code === 'EAGAIN', 'no other request at the broker');
+    assert.equal(await makai.stop(), 0, makai.stderr);
+    // What makai pushed before it exited has left its socket (linger): half a second for it to
+    // arrive here, then nothing else may have come.
+    await sleep(500);
+    assert.equal(sink.requests.length, 1, 'no other request at the broker');
 
     const { io, text } = captureIo();
     assert.equal(await main(['shadow', 'list', '--store', `sqlite:${dir.file('makai.db')}`, '--json'], io), 0);
