@@ -269,9 +269,16 @@ export class MongoStore implements Store {
     const done = new Set<number>();
     if (valid.length > 0) {
       await this.run(operation, async () => {
-        for (const [i, { doc, bson }] of valid.entries()) {
-          if (done.has(i)) continue;
-          await this.upsertTrend(doc, bson);
+        const todo = [...valid.keys()].filter((i) => !done.has(i));
+        // One round trip for the usual case, windows not stored yet; a window that is (a restart,
+        // a retried batch, another writer) is a duplicate key and is merged on its own. Closing
+        // 1,000 boxes' windows at a stop took 2,000 sequential round trips without this, longer
+        // than the stop deadline on FerretDB.
+        const stored = await this.insertNewTrends(todo.map((i) => valid[i]!.bson));
+        for (const [k, i] of todo.entries()) if (!stored.has(k)) done.add(i);
+        for (const k of stored) {
+          const i = todo[k]!;
+          await this.upsertTrend(valid[i]!.doc, valid[i]!.bson);
           done.add(i);
         }
       });
@@ -282,6 +289,22 @@ export class MongoStore implements Store {
       operation,
       new StoreError(operation, `${refused.length} of ${docs.length} documents refused (the other ${docs.length - refused.length} were stored); first: ${describeError(refused[0])}`, false),
     );
+  }
+
+  /** Inserts `docs` (unordered); returns the indexes of those whose window was already stored (duplicate key). */
+  private async insertNewTrends(docs: readonly Document[]): Promise<Set<number>> {
+    try {
+      await this.trends.insertMany([...docs], { ordered: false });
+      return new Set();
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const inner = bulkWrapped(error);
+      if (inner !== undefined) throw inner;
+      const writeErrors = [error.writeErrors].flat();
+      // Anything but duplicates: fail the whole call; a retry finds what was inserted as duplicates.
+      if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+      return new Set(writeErrors.map((e) => e.index));
+    }
   }
 
   private async upsertTrend(doc: TrendDoc, bson: Document): Promise<void> {
