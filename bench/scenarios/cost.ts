@@ -9,10 +9,15 @@ const SECONDS = 30;
 const WARM_UP_SECONDS = 8;
 const BOXES = 1_000;
 
-/** The stores to measure: SQLite always; MongoDB when MAKAI_BENCH_MONGODB_URI names a server. */
+/**
+ * The stores to measure: SQLite, and MongoDB when MAKAI_BENCH_MONGODB_URI names a server;
+ * MAKAI_BENCH_STORES (`sqlite`, `mongodb`, or both, comma-separated) picks among them.
+ */
 function stores(): { readonly name: string; readonly uri?: string }[] {
   const mongodb = process.env['MAKAI_BENCH_MONGODB_URI'];
-  return [{ name: 'sqlite' }, ...(mongodb ? [{ name: 'mongodb', uri: mongodb }] : [])];
+  const wanted = process.env['MAKAI_BENCH_STORES']?.split(',');
+  const all = [{ name: 'sqlite' }, ...(mongodb ? [{ name: 'mongodb', uri: mongodb }] : [])];
+  return wanted ? all.filter((store) => wanted.includes(store.name)) : all;
 }
 
 /** A fresh database per run on a shared MongoDB server (the run counts what it stored). */

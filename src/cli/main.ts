@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 // --max-semi-space-size=4: under a steady stream V8 grows the young generation to 32 MB, all of it
-// resident. At 8 MB it stays 20 MB smaller (1,000 and 10,000 msg/s) for about 6 % more CPU at
-// 10,000 msg/s; smaller still costs more CPU than it saves memory (docs/benchmarks.md, "cost").
-// `npm start` passes the same flag.
+// resident; capped at 8 MB the daemon's RSS is 12 MB lower at 1,000 msg/s and 19 MB at 10,000,
+// for about 6 % more CPU at 10,000 msg/s (docs/benchmarks.md, "Cost per message"). `npm start`
+// passes the same flag.
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../core/errors.js';
