@@ -11,6 +11,7 @@ import type { RequestEventMessage, TriggerMessage } from '../../src/protocol/mes
 import { defaultTopology } from '../../src/cli/load-topology.js';
 import { topologyOptionsOf } from '../../src/topologies/opq-triggering-options.js';
 import type { Topology } from '../../src/topology.js';
+import { createTempDir, type TempDir } from './temp-dir.js';
 import { within } from './zmq.js';
 
 /**
@@ -257,3 +258,44 @@ export class MakaiRunProcess {
     await this.exited;
   }
 }
+
+/**
+ * `makai run` as a child process between a test-owned trigger feed and request sink, in a temp
+ * directory of its own: what the `makai run` integration tests set up and tear down alike.
+ */
+export class MakaiRunRig {
+  private constructor(
+    readonly dir: TempDir,
+    readonly feed: TriggerFeed,
+    readonly sink: RequestSink,
+    readonly makai: MakaiRunProcess,
+  ) {}
+
+  /**
+   * Writes `makai.json` (the endpoints of the feed and the sink, a SQLite store in the directory,
+   * then `config`) and starts `makai run` on it.
+   */
+  static async start(prefix: string, config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<MakaiRunRig> {
+    const dir = await createTempDir(prefix);
+    const feed = await TriggerFeed.bind();
+    const sink = await RequestSink.bind();
+    const full = { zmq_trigger_endpoint: feed.endpoint, zmq_acquisition_endpoint: sink.endpoint, store: `sqlite:${dir.file('makai.db')}`, ...config };
+    const makai = await MakaiRunProcess.start(dir.file('makai.json'), full, 'warn', env);
+    return new MakaiRunRig(dir, feed, sink, makai);
+  }
+
+  /** Waits for makai's subscription, then publishes `messages` in order. */
+  async send(messages: readonly TriggerMessage[]): Promise<void> {
+    await within(this.feed.whenSubscribed(), 30_000, `makai's subscription (stderr: ${this.makai.stderr})`);
+    for (const message of messages) await this.feed.send(triggerFrames(message));
+  }
+
+  /** Kills makai if it still runs, closes the sockets and removes the directory (for `after` hooks). */
+  async close(): Promise<void> {
+    await this.makai.dispose();
+    await this.feed.close();
+    await this.sink.close();
+    await this.dir.remove();
+  }
+}
+

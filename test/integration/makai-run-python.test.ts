@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RequestEventMessage } from '../../src/protocol/messages.js';
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';
-import { MakaiRunProcess, RequestSink, TriggerFeed, triggerFrames } from '../helpers/fault-harness.js';
+import { MakaiRunRig } from '../helpers/fault-harness.js';
 import { REFERENCE_PYTHON_PLUGIN, skipWithoutPython, testPython } from '../helpers/python.js';
-import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { MESSAGES_PER_BOX, SAG, twoBoxSag } from '../helpers/two-box-sag.js';
-import { within } from '../helpers/zmq.js';
 
 // `makai run` as a real process on a makai.json whose only plugin is the Python SDK's reference
 // plugin, named by its `.py` path (run with MAKAI_PYTHON): a sag on two boxes is one request on
@@ -14,35 +12,20 @@ import { within } from '../helpers/zmq.js';
 
 describe('makai run with a Python plugin', skipWithoutPython(), () => {
   const sag = twoBoxSag();
-  let dir: TempDir;
-  let feed: TriggerFeed;
-  let sink: RequestSink;
-  let makai: MakaiRunProcess;
+  let rig: MakaiRunRig;
 
   before(async () => {
-    dir = await createTempDir('makai-run-python-');
-    feed = await TriggerFeed.bind();
-    sink = await RequestSink.bind();
-    const config = {
-      zmq_trigger_endpoint: feed.endpoint,
-      zmq_acquisition_endpoint: sink.endpoint,
-      mongo_trends_update_interval_seconds: 1,
-      plugins: [{ path: REFERENCE_PYTHON_PLUGIN, name: 'sag', nominalVoltage: 120, thresholdPercent: 10, minDurationMs: 500 }],
-      store: `sqlite:${dir.file('makai.db')}`,
-    };
-    makai = await MakaiRunProcess.start(dir.file('makai.json'), config, 'warn', { MAKAI_PYTHON: testPython() });
+    const plugins = [{ path: REFERENCE_PYTHON_PLUGIN, name: 'sag', nominalVoltage: 120, thresholdPercent: 10, minDurationMs: 500 }];
+    rig = await MakaiRunRig.start('makai-run-python-', { mongo_trends_update_interval_seconds: 1, plugins }, { MAKAI_PYTHON: testPython() });
   });
 
   after(async () => {
-    await makai.dispose();
-    await feed.close();
-    await sink.close();
-    await dir.remove();
+    await rig.close();
   });
 
   it('requests one event for a sag on two boxes and stores every measurement', async () => {
-    await within(feed.whenSubscribed(), 30_000, `makai's subscription (stderr: ${makai.stderr})`);
-    for (const message of sag.messages()) await feed.send(triggerFrames(message));
+    const { sink, makai, dir } = rig;
+    await rig.send(sag.messages());
 
     await sink.whenReceived(1, `the event request (stderr: ${makai.stderr})`);
     assert.equal(sink.frames[0]!.length, 1, 'a request is one frame');

@@ -3,10 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { encodeRequestEventMessage } from '../../src/protocol/codec.js';
 import type { RequestEventMessage } from '../../src/protocol/messages.js';
 import { openSqliteStore } from '../../src/stores/sqlite-store.js';
-import { MakaiRunProcess, RequestSink, TriggerFeed, triggerFrames } from '../helpers/fault-harness.js';
-import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
+import { MakaiRunRig } from '../helpers/fault-harness.js';
 import { MESSAGES_PER_BOX, SAG, twoBoxSag } from '../helpers/two-box-sag.js';
-import { within } from '../helpers/zmq.js';
 
 // `makai run` as a real process on an original-format makai.json: the test owns the PUB side of
 // the trigger stream (an XPUB, so it sees makai's subscription arrive instead of guessing when
@@ -15,40 +13,27 @@ import { within } from '../helpers/zmq.js';
 describe('makai run on an original makai.json', () => {
   const sag = twoBoxSag();
   const T0 = sag.t0;
-  let dir: TempDir;
-  let feed: TriggerFeed;
-  let sink: RequestSink;
-  let makai: MakaiRunProcess;
+  let rig: MakaiRunRig;
 
   before(async () => {
-    dir = await createTempDir('makai-run-');
-    feed = await TriggerFeed.bind();
-    sink = await RequestSink.bind();
-    const config = {
-      zmq_trigger_endpoint: feed.endpoint,
-      zmq_acquisition_endpoint: sink.endpoint,
+    rig = await MakaiRunRig.start('makai-run-', {
       mongo_host: 'localhost',
       mongo_port: 27017,
       mongo_measurement_expiration_seconds: 86400,
       mongo_trends_update_interval_seconds: 1,
       event_request_expiration_window_ms: 1800000,
       plugins: [{ path: '/usr/local/lib/opq/plugins/libthreshold_plugin.so' }],
-      store: `sqlite:${dir.file('makai.db')}`,
-    };
-    makai = await MakaiRunProcess.start(dir.file('makai.json'), config);
+    });
   });
 
   after(async () => {
-    await makai.dispose();
-    await feed.close();
-    await sink.close();
-    await dir.remove();
+    await rig.close();
   });
 
   it('stores every measurement, trends for every window, and requests one event for a sag on two boxes', async () => {
-    // makai's SUB subscribing to everything reaches the XPUB as the frame [0x01].
-    await within(feed.whenSubscribed(), 30_000, `makai's subscription (stderr: ${makai.stderr})`);
-    for (const message of sag.messages()) await feed.send(triggerFrames(message));
+    // makai's SUB subscribing to everything reaches the XPUB as the frame [0x01]; then the stream.
+    const { sink, makai, dir } = rig;
+    await rig.send(sag.messages());
 
     await sink.whenReceived(1, `the event request (stderr: ${makai.stderr})`);
     const [frame, ...extra] = sink.frames[0]!;

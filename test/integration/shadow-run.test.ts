@@ -4,9 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { main } from '../../src/cli/main.js';
 import type { ShadowRequestDoc } from '../../src/protocol/documents.js';
 import type { TriggerMessage } from '../../src/protocol/messages.js';
-import { MakaiRunProcess, RequestSink, TriggerFeed, triggerFrames } from '../helpers/fault-harness.js';
-import { createTempDir, type TempDir } from '../helpers/temp-dir.js';
-import { within } from '../helpers/zmq.js';
+import { MakaiRunRig } from '../helpers/fault-harness.js';
 import { captureIo } from '../unit/cli/sag-event-fixture.js';
 
 // `makai run` with a live and a shadow plugin, as a real process: the live threshold plugin
@@ -25,39 +23,24 @@ function message(box: number, k: number): TriggerMessage {
 }
 
 describe('makai run with a shadow plugin', () => {
-  let dir: TempDir;
-  let feed: TriggerFeed;
-  let sink: RequestSink;
-  let makai: MakaiRunProcess;
+  let rig: MakaiRunRig;
 
   before(async () => {
-    dir = await createTempDir('makai-shadow-');
-    feed = await TriggerFeed.bind();
-    sink = await RequestSink.bind();
-    const config = {
-      zmq_trigger_endpoint: feed.endpoint,
-      zmq_acquisition_endpoint: sink.endpoint,
+    rig = await MakaiRunRig.start('makai-shadow-', {
       plugins: [
         { plugin: 'threshold', frequencyPercent: 5 },
         { plugin: 'threshold', name: 'freq-watch', shadow: true, frequencyPercent: 0.1, voltagePercent: 50 },
       ],
-      store: `sqlite:${dir.file('makai.db')}`,
-    };
-    makai = await MakaiRunProcess.start(dir.file('makai.json'), config);
+    });
   });
 
   after(async () => {
-    await makai.dispose();
-    await feed.close();
-    await sink.close();
-    await dir.remove();
+    await rig.close();
   });
 
   it('sends the live plugin’s request to the broker and logs the shadow plugin’s, never sending it', async () => {
-    await within(feed.whenSubscribed(), 30_000, `makai's subscription (stderr: ${makai.stderr})`);
-    for (let k = 0; k < MESSAGES_PER_BOX; k++) {
-      for (const box of [1, 2]) await feed.send(triggerFrames(message(box, k)));
-    }
+    const { sink, makai, dir } = rig;
+    await rig.send(Array.from({ length: MESSAGES_PER_BOX }, (_, k) => [message(1, k), message(2, k)]).flat());
     await sink.whenReceived(1, `the event request (stderr: ${makai.stderr})`);
     const sent = sink.requests[0]!;
     assert.equal(sent.triggerType, 'VOLTAGE_SAG', 'the earlier frequency dip (the shadow plugin’s) did not reach the broker first');
