@@ -11,6 +11,7 @@ import {
   validateSocketOptions,
   type ZmqSocketOptions,
 } from '../sources/zmq-socket-options.js';
+import { countConnections } from './zmq-connection-gauge.js';
 
 /** What a sink sends: one frame, or the frames of one multipart message. */
 export type ZmqMessage = Uint8Array | readonly Uint8Array[];
@@ -46,8 +47,16 @@ export interface ZmqSenderOptions extends ZmqSocketOptions {
    * dropped as `queue-full`. Default 1000.
    */
   readonly maxQueued?: number;
-  /** Counts `makai_zmq_messages_sent_total{endpoint}` and `makai_zmq_messages_dropped_total{endpoint,reason}`. */
+  /**
+   * Counts `makai_zmq_messages_sent_total{endpoint}` and `makai_zmq_messages_dropped_total{endpoint,reason}`,
+   * and (unless `countConnections` is false) gauges `makai_zmq_connections{endpoint}`.
+   */
   readonly metrics: Metrics;
+  /**
+   * Keep `makai_zmq_connections{endpoint}` from libzmq's socket monitor. Default true; the
+   * simulator turns it off (a monitor socket per simulated box is not worth its file descriptors).
+   */
+  readonly countConnections?: boolean;
 }
 
 const DEFAULT_SEND_TIMEOUT_MS = 1000;
@@ -108,6 +117,7 @@ export class ZmqSender {
   private readonly abort = new AbortController();
   private pumping = false;
   private closed = false;
+  private stopCountingConnections = () => {};
 
   constructor(kind: ZmqSenderKind, options: ZmqSenderOptions) {
     const timeoutMs = validateSenderOptions(options);
@@ -128,6 +138,10 @@ export class ZmqSender {
     } catch (error) {
       closeSocket(this.socket);
       throw new ConnectionError('configure', options.endpoint, { cause: error });
+    }
+    if (options.countConnections !== false) {
+      const gauge = options.metrics.gauge('makai_zmq_connections', 'TCP connections of a sending ZeroMQ socket, by configured endpoint', ['endpoint']);
+      this.stopCountingConnections = countConnections(this.socket, gauge, options.endpoint);
     }
     this.ready = attachSocket(this.socket, options, this.abort.signal).then((endpoint) => {
       options.onReady?.(endpoint);
@@ -167,6 +181,7 @@ export class ZmqSender {
     if (this.closed) return;
     this.closed = true;
     this.abort.abort();
+    this.stopCountingConnections();
     closeSocket(this.socket);
     for (const pending of this.queue.splice(0)) pending.resolve(this.drop(pending.message, 'closed'));
   }

@@ -172,7 +172,12 @@ describe('broker restarts', () => {
     await waitUntil(() => first.activity.some((a) => a.kind === 'reply' && a.outcome === 'stored'), 'first reply stored', { timeoutMs: WAIT_MS });
 
     // Down: the service detects a sag while the broker is gone; its request waits in its PUSH queue.
+    // Only once the PUSH has seen the disconnect: a request written before that goes into the
+    // dying connection and is lost (this test's one flaky failure, before it waited).
+    const acquisition = { endpoint: endpoints.backend_pull };
+    assert.equal(await metrics.value('makai_zmq_connections', acquisition), 1, 'the service is connected to the broker');
     await first.stop();
+    await waitUntil(async () => (await metrics.value('makai_zmq_connections', acquisition)) === 0, 'the service sees the broker gone', { timeoutMs: WAIT_MS });
     const sent = await metrics.value('makai_zmq_messages_sent_total');
     await sagAt(7);
     await waitUntil(async () => (await metrics.value('makai_zmq_messages_sent_total')) === sent + 1, 'the request queued while the broker is down', {

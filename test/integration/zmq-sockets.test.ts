@@ -10,6 +10,7 @@ import { zmqPusher } from '../../src/sinks/zmq-pusher.js';
 import { zmqPuller } from '../../src/sources/zmq-puller.js';
 import { zmqSubscriber } from '../../src/sources/zmq-subscriber.js';
 import { frames, Inbox, sendUntil, within } from '../helpers/zmq.js';
+import { waitUntil } from '../helpers/fault-harness.js';
 import { createTempDir } from '../helpers/temp-dir.js';
 
 const LIMIT = 10_000;
@@ -273,5 +274,34 @@ describe('ZeroMQ sources and sinks on loopback', () => {
     assert.equal(await metrics.value('makai_zmq_messages_dropped_total', { reason: 'queue-full' }), 1);
     assert.equal(await metrics.value('makai_zmq_messages_dropped_total', { reason: 'closed' }), 2);
     assert.deepEqual(await sender.send(frames('after close')), { sent: false, reason: 'closed', message: frames('after close') });
+  });
+
+  it('should gauge the TCP connections of a sending socket, and queue for a peer that is down once it has seen the disconnect', async () => {
+    const metrics = new Metrics();
+    const pull = new zmq.Pull({ linger: 0 });
+    await pull.bind('tcp://127.0.0.1:*');
+    const endpoint = pull.lastEndpoint!;
+    const sender = new ZmqSender('pusher', { endpoint, sendTimeout: '10s', metrics });
+    const connections = () => metrics.value('makai_zmq_connections', { endpoint });
+    try {
+      await waitUntil(async () => (await connections()) === 1, 'connected');
+      pull.close();
+      await waitUntil(async () => (await connections()) === 0, 'the disconnect seen');
+      // The connecting PUSH keeps its pipe: the message waits in libzmq for the peer to return.
+      assert.equal((await sender.send(frames('while down'))).sent, true);
+      const back = new zmq.Pull({ linger: 0 });
+      try {
+        await bindWhenReleased(back, endpoint);
+        const [frame] = await within(back.receive(), LIMIT, 'the queued message after the restart');
+        assert.equal(Buffer.from(frame!).toString(), 'while down');
+        await waitUntil(async () => (await connections()) === 1, 'reconnected');
+      } finally {
+        back.close();
+      }
+    } finally {
+      sender.close();
+      if (!pull.closed) pull.close();
+    }
+    assert.equal(await connections(), 0, 'a closed sender takes its connections out of the gauge');
   });
 });
