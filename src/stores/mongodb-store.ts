@@ -81,6 +81,13 @@ export interface MongoStoreOptions {
 
 const DEFAULT_DATABASE = 'opq';
 const STORE = 'mongodb';
+/**
+ * Update statements per `update` command. FerretDB 1.x keeps each statement's query open until
+ * the whole command ends, one SQLite connection each, from a pool of 100 per database: a command
+ * of 100 statements (a 1,000-box fleet's statuses were one) waits for a connection it holds
+ * itself, and the next index creation then locks the whole server. MongoDB is unaffected.
+ */
+const UPDATES_PER_COMMAND = 50;
 
 /**
  * Opens the MongoDB store: connects (failing fast when no server answers), creates the indexes
@@ -536,13 +543,16 @@ export class MongoStore implements Store {
       }
     }
     if (updates.length > 0) {
+      // Idempotent upserts: a retry repeats every command, including those that went through.
       await this.run(op, async () => {
-        try {
-          await this.boxStatus.bulkWrite(updates, { ordered: false });
-        } catch (error) {
-          // A network or selection failure in disguise: judge (and report) the original.
-          const inner = error instanceof MongoBulkWriteError ? bulkWrapped(error) : undefined;
-          throw inner ?? error;
+        for (let start = 0; start < updates.length; start += UPDATES_PER_COMMAND) {
+          try {
+            await this.boxStatus.bulkWrite(updates.slice(start, start + UPDATES_PER_COMMAND), { ordered: false });
+          } catch (error) {
+            // A network or selection failure in disguise: judge (and report) the original.
+            const inner = error instanceof MongoBulkWriteError ? bulkWrapped(error) : undefined;
+            throw inner ?? error;
+          }
         }
       });
     }

@@ -605,6 +605,17 @@ export function storeContract(
         assert.deepStrictEqual(byBoxId(await store.listBoxStatus()).slice(2), [{ box_id: '4', last_measurement_ms: T + 40 }]);
       }));
 
+    it(`${name}: updates the statuses of a 1,000-box fleet in one call, twice`, () =>
+      withStore(async (store) => {
+        // On FerretDB 1.x one update command of that many statements deadlocked the server.
+        const fleet = (at: number) => Array.from({ length: 1000 }, (_, i) => ({ box_id: `${i}`, last_measurement_ms: at + i }));
+        await store.updateBoxStatuses(fleet(T));
+        await store.updateBoxStatuses(fleet(T + 10_000));
+        const statuses = byBoxId(await store.listBoxStatus());
+        assert.equal(statuses.length, 1000);
+        assert.deepStrictEqual(statuses.find((s) => s.box_id === '999'), { box_id: '999', last_measurement_ms: T + 10_999 });
+      }));
+
     it(`${name}: keeps dead letters newest first and trims them to the newest N`, () =>
       withStore(async (store) => {
         assert.deepStrictEqual(await store.listDeadLetters(), []);
