@@ -30,6 +30,8 @@ export interface DaemonRunOptions {
   readonly storeUri?: string;
   /** A fresh directory for this run's config and store. */
   readonly dir: string;
+  /** Where a failed receiver's whole stderr is written. */
+  readonly failureLogDir: string;
 }
 
 export interface DaemonRunResult {
@@ -124,28 +126,38 @@ export async function daemonRun(options: DaemonRunOptions): Promise<DaemonRunRes
     let stdout = '';
     let stderr = '';
     receiver.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    receiver.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
+    receiver.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => receiver!.once('exit', (code) => resolve(code)));
+    const failed = async (why: string): Promise<never> => {
+      // The whole log outlives the run's temporary directory: a failure's first lines are the telling ones.
+      const log = join(options.failureLogDir, `${options.receiver}-failed.stderr.log`);
+      await writeFile(log, stderr);
+      throw new Error(`the ${options.receiver} receiver ${why} (its stderr: ${log}): ${stderr.slice(-1500)}`);
+    };
+    let stopping = false;
+    // Rejects when the receiver exits before it is stopped; never settles otherwise.
+    const exitedEarly = exited.then((code) => (stopping ? new Promise<never>(() => {}) : failed(`exited with ${code} before it was stopped`)));
+    exitedEarly.catch(() => undefined);
 
     // The sender waits for the receiver's subscription, so the stream starts when it is up.
-    await sleep(options.warmUpSeconds * 1000);
+    await Promise.race([sleep(options.warmUpSeconds * 1000), exitedEarly]);
     const startTicks = cpuTicks(pid);
     const startedAt = performance.now();
     const rss: number[] = [];
-    const sampler = setInterval(() => rss.push(rssBytes(pid)), 1000);
-    const done = await sender.next('done', durationMs + 120_000);
-    clearInterval(sampler);
+    const sampler = setInterval(() => receiver!.exitCode === null && rss.push(rssBytes(pid)), 1000);
+    const done = await Promise.race([sender.next('done', durationMs + 120_000), exitedEarly]).finally(() => clearInterval(sampler));
     const ticks = cpuTicks(pid) - startTicks;
     const seconds = (performance.now() - startedAt) / 1000;
     // Messages of the measured window: the paced stream's, unless the sender fell behind.
     const measured = Math.max(1, Math.min(done.sent, Math.round(options.rate * seconds)));
 
     // Let the last messages arrive and be stored, then stop gracefully.
-    await sleep(2000);
+    await Promise.race([sleep(2000), exitedEarly]);
+    stopping = true;
     receiver.kill('SIGTERM');
     const code = await Promise.race([exited, sleep(60_000).then(() => 'timeout' as const)]);
     if (code === 'timeout') throw new Error(`the ${options.receiver} receiver did not stop within 60 s`);
-    if (code !== 0) throw new Error(`the ${options.receiver} receiver exited with ${code}: ${stderr.slice(-1500)}`);
+    if (code !== 0) await failed(`exited with ${code} after SIGTERM`);
 
     const eventLoop = lastJsonLine<{ eventLoop: { p99Ms: number; maxMs: number } }>(stderr, 'eventLoop')?.eventLoop;
     const received =

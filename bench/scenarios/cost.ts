@@ -20,6 +20,15 @@ function stores(): { readonly name: string; readonly uri?: string }[] {
   return wanted ? all.filter((store) => wanted.includes(store.name)) : all;
 }
 
+/** The rates to run: all of `RATES`, or those MAKAI_BENCH_RATES lists (comma-separated). */
+function ratesWanted(): readonly number[] {
+  const wanted = process.env['MAKAI_BENCH_RATES']?.split(',').map(Number);
+  if (wanted === undefined) return RATES;
+  const unknown = wanted.filter((rate) => !(RATES as readonly number[]).includes(rate));
+  if (unknown.length > 0) throw new Error(`MAKAI_BENCH_RATES: ${unknown.join(', ')} is not one of ${RATES.join(', ')}`);
+  return wanted;
+}
+
 /** A fresh database per run on a shared MongoDB server (the run counts what it stored). */
 function runStoreUri(uri: string | undefined, run: string): string | undefined {
   if (uri === undefined) return undefined;
@@ -42,7 +51,7 @@ export const costScenario: BenchScenario = {
     'steady-state cost of the built daemon at fixed rates (200, 1000, 10000, 50000 msg/s, 1000 boxes, 30 s each after an 8 s warm-up): CPU µs per message and share of a core beside the bare receiver in the same run, RSS, event-loop p99, loss; SQLite, and MongoDB with MAKAI_BENCH_MONGODB_URI',
   async run(context: ScenarioContext) {
     ensureBuilt((message) => context.log(message));
-    const rates = context.options.smoke ? [200] : RATES;
+    const rates = context.options.smoke ? [200] : ratesWanted();
     const seconds = context.options.smoke ? 2 : SECONDS;
     const warmUpSeconds = context.options.smoke ? 1 : WARM_UP_SECONDS;
     let runNumber = 0;
@@ -53,7 +62,7 @@ export const costScenario: BenchScenario = {
         const service: DaemonRunResult[] = [];
         for (let i = 0; i < runs; i++) {
           const run = `${++runNumber}`;
-          const stream = { boxes: BOXES, rate, seconds, warmUpSeconds } as const;
+          const stream = { boxes: BOXES, rate, seconds, warmUpSeconds, failureLogDir: context.resultsDir } as const;
           bare.push(await daemonRun({ ...stream, receiver: 'bare', dir: join(context.tempDir, `bare-${run}`) }));
           const storeUri = runStoreUri(store.uri, run);
           service.push(await daemonRun({ ...stream, receiver: 'service', dir: join(context.tempDir, `service-${run}`), ...(storeUri ? { storeUri } : {}) }));
