@@ -99,6 +99,20 @@ export function bulkWrapped(error: unknown): Error | undefined {
   return inner instanceof Error && inner !== error ? inner : undefined;
 }
 
+/**
+ * The failure of an unordered bulk write that only hit unique indexes: the indexes of the
+ * operations refused as duplicates. Any other failure (a network error in disguise, another
+ * write error) is thrown: the whole call fails, and a retry meets what went through as duplicates.
+ */
+export function duplicateKeyIndexes(error: unknown): Set<number> {
+  if (!(error instanceof MongoBulkWriteError)) throw error;
+  const inner = bulkWrapped(error);
+  if (inner !== undefined) throw inner;
+  const writeErrors = [error.writeErrors].flat();
+  if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+  return new Set(writeErrors.map((e) => e.index));
+}
+
 /** True for a unique-index violation (`E11000`), also when it arrives as a write error of a bulk write. */
 export function isDuplicateKeyError(error: unknown): boolean {
   return error instanceof MongoServerError && error.code === DUPLICATE_KEY;

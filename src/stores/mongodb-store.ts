@@ -5,7 +5,6 @@ import {
   MongoClient,
   MongoServerError,
   ObjectId,
-  type AnyBulkWriteOperation,
   type Collection,
   type Db,
   type Document,
@@ -34,6 +33,7 @@ import {
   trendToBson,
 } from './mongodb-documents.js';
 import { mergeTrends } from './merge-trends.js';
+import { BoxStatusWriter, type BoxStatusSet } from './mongodb-box-status.js';
 import { EventIdAllocator } from './mongodb-event-ids.js';
 import {
   setUpMeasurementExpiry,
@@ -43,7 +43,7 @@ import {
   type MongoServerInfo,
 } from './mongodb-expiry.js';
 import { withTransientRetry, type MongoRetryPolicy } from './mongodb-retry.js';
-import { DUPLICATE_KEY, bulkWrapped, isDuplicateKeyError, mongoStoreError } from './mongodb-store-error.js';
+import { DUPLICATE_KEY, bulkWrapped, duplicateKeyIndexes, isDuplicateKeyError, mongoStoreError } from './mongodb-store-error.js';
 import { redactUri } from './redact-uri.js';
 import { DEFAULT_STREAM_PAGE_SIZE, type BoxReply, type BoxReplyOutcome, type DeadLetterRing, type EventListQuery, type MeasurementStreamQuery, type Store, type TimeRangeQuery } from './store.js';
 
@@ -81,13 +81,6 @@ export interface MongoStoreOptions {
 
 const DEFAULT_DATABASE = 'opq';
 const STORE = 'mongodb';
-/**
- * Update statements per `update` command. FerretDB 1.x keeps each statement's query open until
- * the whole command ends, one SQLite connection each, from a pool of 100 per database: a command
- * of 100 statements (a 1,000-box fleet's statuses were one) waits for a connection it holds
- * itself, and the next index creation then locks the whole server. MongoDB is unaffected.
- */
-const UPDATES_PER_COMMAND = 50;
 
 /**
  * Opens the MongoDB store: connects (failing fast when no server answers), creates the indexes
@@ -139,6 +132,7 @@ export class MongoStore implements Store {
   private readonly boxEvents: Collection;
   private readonly boxes: Collection;
   private readonly boxStatus: Collection;
+  private readonly boxStatusWriter: BoxStatusWriter;
   private readonly files: Collection;
   private readonly chunks: Collection;
   private readonly bucket: GridFSBucket;
@@ -170,6 +164,7 @@ export class MongoStore implements Store {
     this.boxEvents = db.collection('box_events');
     this.boxes = db.collection('opq_boxes');
     this.boxStatus = db.collection('box_status');
+    this.boxStatusWriter = new BoxStatusWriter(this.boxStatus);
     this.files = db.collection('fs.files');
     this.chunks = db.collection('fs.chunks');
     this.bucket = new GridFSBucket(db, { bucketName: 'fs' });
@@ -304,13 +299,7 @@ export class MongoStore implements Store {
       await this.trends.insertMany([...docs], { ordered: false });
       return new Set();
     } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const inner = bulkWrapped(error);
-      if (inner !== undefined) throw inner;
-      const writeErrors = [error.writeErrors].flat();
-      // Anything but duplicates: fail the whole call; a retry finds what was inserted as duplicates.
-      if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
-      return new Set(writeErrors.map((e) => e.index));
+      return duplicateKeyIndexes(error);
     }
   }
 
@@ -527,35 +516,23 @@ export class MongoStore implements Store {
   async updateBoxStatus(status: BoxStatus): Promise<void> {
     const op = 'updateBoxStatus';
     const set = this.validate(op, () => boxStatusSet(op, status));
-    await this.run(op, () => this.boxStatus.updateOne({ box_id: status.box_id }, { $set: set }, { upsert: true }));
+    await this.run(op, () => this.boxStatusWriter.write([{ box_id: status.box_id, set }]));
   }
 
   async updateBoxStatuses(statuses: readonly BoxStatus[]): Promise<void> {
     const op = 'updateBoxStatuses';
     if (this.closed) throw this.fail(op, new StoreError(op, `store ${this.location} is closed`, false));
-    const updates: AnyBulkWriteOperation[] = [];
+    const sets: BoxStatusSet[] = [];
     const refused: unknown[] = [];
     for (const status of statuses) {
       try {
-        updates.push({ updateOne: { filter: { box_id: status.box_id }, update: { $set: boxStatusSet(op, status) }, upsert: true } });
+        sets.push({ box_id: status.box_id, set: boxStatusSet(op, status) });
       } catch (error) {
         refused.push(error);
       }
     }
-    if (updates.length > 0) {
-      // Idempotent upserts: a retry repeats every command, including those that went through.
-      await this.run(op, async () => {
-        for (let start = 0; start < updates.length; start += UPDATES_PER_COMMAND) {
-          try {
-            await this.boxStatus.bulkWrite(updates.slice(start, start + UPDATES_PER_COMMAND), { ordered: false });
-          } catch (error) {
-            // A network or selection failure in disguise: judge (and report) the original.
-            const inner = error instanceof MongoBulkWriteError ? bulkWrapped(error) : undefined;
-            throw inner ?? error;
-          }
-        }
-      });
-    }
+    // Idempotent upserts: a retry repeats every command, including those that went through.
+    if (sets.length > 0) await this.run(op, () => this.boxStatusWriter.write(sets));
     if (refused.length === 0) return;
     this.refused?.inc({ store: STORE, operation: op }, refused.length);
     const first = describeError(refused[0]);

@@ -316,6 +316,44 @@ describe('mongodb store: the OPQ data model on a real server', { skip: target.sk
     assert.ok((await keys('measurements')).some((i) => i.key === '{"box_id":1,"timestamp_ms":1}'));
   });
 
+  it('keys box statuses by box id, adopting documents written under an ObjectId', async () => {
+    const { store, db } = await freshStore();
+    const boxStatus = db.collection('box_status');
+    const legacyId = new ObjectId();
+    await boxStatus.insertOne({ _id: legacyId, box_id: '7', last_pong_ms: Long.fromNumber(1_700_000_000_005) });
+    await store.updateBoxStatuses([
+      { box_id: '7', last_measurement_ms: 1_700_000_000_010 },
+      { box_id: '8', last_measurement_ms: 1_700_000_000_020 },
+    ]);
+    await store.updateBoxStatus({ box_id: '9', last_pong_ms: 1_700_000_000_030 });
+    await store.updateBoxStatus({ box_id: '7', last_pong_ms: 1_700_000_000_040 });
+    const raw = await boxStatus.find({}, RAW).sort({ box_id: 1 }).toArray();
+    assert.deepStrictEqual(
+      raw.map((doc) => doc['_id']),
+      ['7', '8', '9'],
+      'one document per box, each under its box id (the ObjectId one was moved)',
+    );
+    assert.deepStrictEqual(
+      (await store.listBoxStatus()).map((s) => ({ ...s })),
+      [
+        { box_id: '7', last_measurement_ms: 1_700_000_000_010, last_pong_ms: 1_700_000_000_040 },
+        { box_id: '8', last_measurement_ms: 1_700_000_000_020 },
+        { box_id: '9', last_pong_ms: 1_700_000_000_030 },
+      ],
+      'the adopted document keeps its fields',
+    );
+    // An older daemon writes an ObjectId document after the first move: the upsert meets it.
+    await boxStatus.insertOne({ _id: new ObjectId(), box_id: '10', last_pong_ms: Long.fromNumber(1_700_000_000_050) });
+    await store.updateBoxStatuses([
+      { box_id: '8', last_measurement_ms: 1_700_000_000_060 },
+      { box_id: '10', last_measurement_ms: 1_700_000_000_070 },
+    ]);
+    assert.deepStrictEqual((await boxStatus.find({}, RAW).sort({ box_id: 1 }).toArray()).map((doc) => doc['_id']), ['10', '7', '8', '9']);
+    const byId = new Map((await store.listBoxStatus()).map((s) => [s.box_id, { ...s }]));
+    assert.deepStrictEqual(byId.get('8'), { box_id: '8', last_measurement_ms: 1_700_000_000_060 });
+    assert.deepStrictEqual(byId.get('10'), { box_id: '10', last_measurement_ms: 1_700_000_000_070, last_pong_ms: 1_700_000_000_050 });
+  });
+
   it('refuses values that would change on the way, storing the valid rest', async () => {
     const metrics = new Metrics();
     const { store } = await freshStore({ metrics });
