@@ -52,7 +52,8 @@ export class BoxStatusWriter {
       try {
         await this.upsert(chunk);
       } catch (error) {
-        // FerretDB stops an update command at its first failure, ordered or not: move, then redo it all.
+        // Rethrows anything but duplicate keys. FerretDB stops an update command at its first
+        // failure, ordered or not, so after the move the whole chunk is redone.
         duplicateKeyIndexes(error);
         await this.moveObjectIdDocuments();
         await this.upsert(chunk);
@@ -67,8 +68,15 @@ export class BoxStatusWriter {
     );
   }
 
+  /**
+   * Only documents with a string `box_id` move (a hand-written one without would come back under
+   * a fresh ObjectId), and none whose box already has a document under its id: that happens only
+   * where old duplicates kept the unique `box_id` index from being created, and deleting the old
+   * one first would lose its fields.
+   */
   private async moveObjectIdDocuments(): Promise<void> {
-    for (const old of await this.collection.find({ _id: { $type: 'objectId' } }).toArray()) {
+    for (const old of await this.collection.find({ _id: { $type: 'objectId' }, box_id: { $type: 'string' } }).toArray()) {
+      if ((await this.collection.countDocuments({ _id: old.box_id }, { limit: 1 })) > 0) continue;
       await this.collection.deleteOne({ _id: old._id });
       await this.collection.insertOne({ ...old, _id: old.box_id });
     }
