@@ -24,7 +24,8 @@ export const acquisitionPush = defineSink<AcquisitionPushOptions, z.output<typeo
     input.pipe(
       tap((request) => context.logger.info('requesting event', { ...request })),
       map(encodeRequestEventMessage),
-      zmqPusher({ endpoint: options.endpoint, metrics: context.metrics }),
+      // The connection gauge tells whether a request can wait for a broker that is down (docs/reliability.md).
+      zmqPusher({ endpoint: options.endpoint, metrics: context.metrics, countConnections: true }),
       tap((receipt) => {
         if (!receipt.sent) context.logger.warn('event request dropped (counted)', { reason: receipt.reason });
       }),

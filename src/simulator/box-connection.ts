@@ -150,7 +150,7 @@ export class BoxConnection {
       resubscriptions: metrics.counter('makai_simulator_resubscriptions_total', 'SUB sockets of simulated boxes re-created, by reason', ['reason']),
     };
     const curve = { role: 'client', serverPublicKey, publicKey: keys.publicKey, secretKey: keys.secretKey } as const;
-    const common = { curve, zapDomain, metrics, sendTimeout, countConnections: false };
+    const common = { curve, zapDomain, metrics, sendTimeout };
     this.publisher = new ZmqSender('publisher', { ...common, endpoint: options.triggerEndpoint });
     try {
       this.pusher = new ZmqSender('pusher', { ...common, endpoint: options.boxPullEndpoint });

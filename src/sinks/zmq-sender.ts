@@ -49,12 +49,14 @@ export interface ZmqSenderOptions extends ZmqSocketOptions {
   readonly maxQueued?: number;
   /**
    * Counts `makai_zmq_messages_sent_total{endpoint}` and `makai_zmq_messages_dropped_total{endpoint,reason}`,
-   * and (unless `countConnections` is false) gauges `makai_zmq_connections{endpoint}`.
+   * and (with `countConnections`) gauges `makai_zmq_connections{endpoint}`.
    */
   readonly metrics: Metrics;
   /**
-   * Keep `makai_zmq_connections{endpoint}` from libzmq's socket monitor. Default true; the
-   * simulator turns it off (a monitor socket per simulated box is not worth its file descriptors).
+   * Keep `makai_zmq_connections{endpoint}` from libzmq's socket monitor. Default false: a monitor
+   * is a socket and a pipe more to tear down at close, where libzmq has aborted under load (a
+   * `pipe.cpp` assertion, seen once in CI on a broker that had one); only the sockets whose
+   * connection state matters (the service's acquisition PUSH) take that on.
    */
   readonly countConnections?: boolean;
 }
@@ -139,7 +141,7 @@ export class ZmqSender {
       closeSocket(this.socket);
       throw new ConnectionError('configure', options.endpoint, { cause: error });
     }
-    if (options.countConnections !== false) {
+    if (options.countConnections === true) {
       const gauge = options.metrics.gauge('makai_zmq_connections', 'TCP connections of a sending ZeroMQ socket, by configured endpoint', ['endpoint']);
       this.stopCountingConnections = countConnections(this.socket, gauge, options.endpoint);
     }

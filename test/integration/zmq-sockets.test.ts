@@ -281,7 +281,7 @@ describe('ZeroMQ sources and sinks on loopback', () => {
     const pull = new zmq.Pull({ linger: 0 });
     await pull.bind('tcp://127.0.0.1:*');
     const endpoint = pull.lastEndpoint!;
-    const sender = new ZmqSender('pusher', { endpoint, sendTimeout: '10s', metrics });
+    const sender = new ZmqSender('pusher', { endpoint, sendTimeout: '10s', metrics, countConnections: true });
     const connections = () => metrics.value('makai_zmq_connections', { endpoint });
     try {
       await waitUntil(async () => (await connections()) === 1, 'connected');
