@@ -21,8 +21,9 @@ import { monotonicMs, serveParent, tellParent } from './child-process.js';
  *   (`opqTriggeringTopology`: decode, measurements batched into the store, 1-minute trends,
  *   the threshold plugin, de-duplication, acquisition PUSH).
  *
- * Protocol: `start` → `ready`; `reached` once `expected` messages (from the config, or a later
- * `expect`) are decoded (bare) or stored (service); `stop` → `stopped` with the final counts, CPU
+ * Protocol: `start` → `ready`; `warm` once `warmUp` messages are decoded (bare) or stored
+ * (service), when the config asks for it; `reached` once `expected` messages (from the config,
+ * or a later `expect`) are; `stop` → `stopped` with the final counts, CPU
  * time and, when asked, memory and event-loop-delay samples. Started with `--expose-gc`, it
  * also reports the heap after a full collection at start and before stopping, for bytes per box.
  */
@@ -33,6 +34,8 @@ export type ReceiverConfig =
       /** The sender's XPUB (or a broker's backend). */
       readonly endpoint: string;
       readonly expected?: number;
+      /** Report `warm` once this many are decoded: where a steady-state window starts. */
+      readonly warmUp?: number;
     }
   | {
       readonly mode: 'service';
@@ -42,6 +45,8 @@ export type ReceiverConfig =
       /** `sqlite:<file>` or `mongodb://…`. */
       readonly storeUri: string;
       readonly expected?: number;
+      /** Report `warm` once this many are stored: where a steady-state window starts. */
+      readonly warmUp?: number;
       /** Sample RSS, heap and event-loop delay this often (ms); off when absent. */
       readonly sampleEveryMs?: number;
       /** Largest measurement batch (the `measurement_batch_size` setting, default 1000). */
@@ -80,6 +85,7 @@ export type ReceiverReport =
       /** Heap used after a full collection right after start (needs `--expose-gc`). */
       readonly startedHeapBytes?: number;
     }
+  | { readonly type: 'warm'; readonly atMs: number; readonly count: number }
   | { readonly type: 'reached'; readonly atMs: number; readonly count: number; readonly cpuMs: number }
   | {
       readonly type: 'stopped';
@@ -129,6 +135,7 @@ function heapAfterGc(): number | undefined {
 }
 
 const reached = (count: number) => tellParent({ type: 'reached', atMs: monotonicMs(), count, cpuMs: cpuMs() } satisfies ReceiverReport);
+const warm = (count: number) => tellParent({ type: 'warm', atMs: monotonicMs(), count } satisfies ReceiverReport);
 
 let running: Running | undefined;
 let cpuStart = process.cpuUsage();
@@ -147,11 +154,13 @@ async function startBare(config: Extract<ReceiverConfig, { mode: 'bare' }>): Pro
   socket.connect(config.endpoint);
   let count = 0;
   let expected = Number.POSITIVE_INFINITY;
+  const warmUp = config.warmUp ?? Number.POSITIVE_INFINITY;
   const loop = (async () => {
     for await (const frames of socket) {
       // What the ceiling includes: receiving the frames and decoding the TriggerMessage.
       decodeTriggerMessage(frames[1]!);
       count++;
+      if (count === warmUp) void warm(count);
       if (count === expected) void reached(count);
     }
   })();
@@ -193,19 +202,30 @@ async function startService(config: Extract<ReceiverConfig, { mode: 'service' }>
   });
   const stored = () => metrics.value('makai_store_written_total', { collection: 'measurements' });
 
-  let watcher: NodeJS.Timeout | undefined;
   // Stored count from the service's own counter; 10 ms polling is < 1 % of a run.
-  const expect = (expected: number) => {
-    if (watcher) clearTimeout(watcher);
+  const watchers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+  const whenStored = (target: number, report: (n: number) => Promise<void>): (() => void) => {
+    let timer: NodeJS.Timeout;
     const poll = async () => {
+      watchers.delete(timer);
       const n = await stored();
-      if (n >= expected) {
-        watcher = undefined;
-        await reached(n);
-      } else watcher = setTimeout(poll, 10);
+      if (stopping) return;
+      if (n >= target) await report(n);
+      else watchers.add((timer = setTimeout(poll, 10)));
     };
-    watcher = setTimeout(poll, 0);
+    watchers.add((timer = setTimeout(poll, 0)));
+    return () => {
+      clearTimeout(timer);
+      watchers.delete(timer);
+    };
   };
+  let stopExpecting: (() => void) | undefined;
+  const expect = (expected: number) => {
+    stopExpecting?.();
+    stopExpecting = whenStored(expected, reached);
+  };
+  if (config.warmUp !== undefined) whenStored(config.warmUp, warm);
   if (config.expected !== undefined) expect(config.expected);
   if (config.sampleEveryMs !== undefined) {
     const interval = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
@@ -230,7 +250,8 @@ async function startService(config: Extract<ReceiverConfig, { mode: 'service' }>
   return {
     expect,
     stop: async () => {
-      if (watcher) clearTimeout(watcher);
+      stopping = true;
+      for (const timer of watchers) clearTimeout(timer);
       const clean = await service.stop(60_000);
       const count = await store.countMeasurements();
       await store.close();

@@ -42,6 +42,12 @@ export interface StreamRunOptions {
   readonly tempDir: string;
   /** Run the receiver under `--cpu-prof`, writing into this directory. */
   readonly profileDir?: string;
+  /**
+   * Messages before the measured window: `rate` counts from when the receiver had decoded or
+   * stored this many (JIT warm-up, the first store batches and trend windows are behind it) to
+   * when it had all of them. Absent: from the first send.
+   */
+  readonly warmUpMessages?: number;
   /** After the last send, how long to wait for the receiver to decode/store everything sent (default 60 s). */
   readonly drainMs?: number;
 }
@@ -64,8 +70,13 @@ export interface StreamRunResult {
   readonly storeDropped: number;
   /** The receiver's graceful stop finished within its deadline. */
   readonly clean: boolean;
-  /** Messages per second from the first send until all sent were decoded/stored; undefined when they never were. */
+  /**
+   * Messages per second until all sent were decoded/stored, from the first send or, with
+   * `warmUpMessages`, from the warm-up mark; undefined when they never were all.
+   */
   readonly rate: number | undefined;
+  /** With `warmUpMessages`: the rate from the first send, warm-up included. */
+  readonly coldRate?: number | undefined;
   /** Wall time of the stream, s. */
   readonly seconds: number;
   /** CPU of each process over the stream, as a fraction of one core. */
@@ -160,13 +171,19 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
     const storeUri = options.storeUri ?? `sqlite:${join(options.tempDir, `run-${run}.db`)}`;
     const config: ReceiverConfig =
       options.receiver === 'bare'
-        ? { mode: 'bare', endpoint: receiverEndpoint, ...(options.count === undefined ? {} : { expected: options.count }) }
+        ? {
+            mode: 'bare',
+            endpoint: receiverEndpoint,
+            ...(options.count === undefined ? {} : { expected: options.count }),
+            ...(options.warmUpMessages === undefined ? {} : { warmUp: options.warmUpMessages }),
+          }
         : {
             mode: 'service',
             triggerEndpoint: receiverEndpoint,
             acquisitionEndpoint: pull!.lastEndpoint!,
             storeUri,
             ...(options.count === undefined ? {} : { expected: options.count }),
+            ...(options.warmUpMessages === undefined ? {} : { warmUp: options.warmUpMessages }),
             ...(options.sampleEveryMs === undefined ? {} : { sampleEveryMs: options.sampleEveryMs }),
             ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
           };
@@ -186,6 +203,9 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
       if (!(error instanceof Error && /no "reached"/.test(error.message))) throw error;
     }
     const endMs = reachedMs ?? monotonicMs();
+    // Sent before `reached`, so already in the inbox when all arrived.
+    const warmUp = options.warmUpMessages;
+    const warm = warmUp !== undefined && warmUp < done.sent && reachedMs !== undefined ? await receiver.next('warm', 1_000) : undefined;
     receiver.send({ type: 'stop' });
     const stopped = await receiver.next('stopped', 120_000);
     let brokerCpu: number | undefined;
@@ -209,7 +229,8 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
       pluginDropped: stopped.pluginDropped,
       storeDropped: stopped.dropped,
       clean: stopped.clean,
-      rate: reachedMs === undefined ? undefined : done.sent / seconds,
+      rate: reachedMs === undefined ? undefined : warm ? (done.sent - warm.count) / ((endMs - warm.atMs) / 1000) : done.sent / seconds,
+      ...(warm ? { coldRate: done.sent / seconds } : {}),
       seconds,
       senderCpu: done.cpuMs / 1000 / ((done.lastSentMs - done.firstSentMs) / 1000 || 1),
       receiverCpu: stopped.cpuMs / 1000 / (seconds || 1),
