@@ -25,6 +25,15 @@ describe('parseDuration', () => {
       ['PT0.5S', 500],
       ['P1D', DAY],
       [' 10s ', 10_000],
+      // ISO calendar units at luxon's casual lengths, as the original's configs were read.
+      ['P1Y', 365 * DAY],
+      ['P1M', 30 * DAY],
+      ['P2W', 14 * DAY],
+      ['P1MT1M', 30 * DAY + 60_000],
+      ['P1.5D', 1.5 * DAY],
+      ['PT1,5S', 1500],
+      ['PT1.9999S', 1999],
+      ['P1Y2M3W4DT5H6M7.8S', 38_898_367_800],
     ];
     for (const [input, ms] of cases) assert.deepEqual(parseDuration(input), { ms }, String(input));
   });
@@ -44,7 +53,7 @@ describe('parseDuration', () => {
   });
 
   it('should refuse text that is not a duration, and values of other types', () => {
-    for (const input of ['soon', '1e3ms', '5', 's', '1 s', '']) assert.ok('error' in parseDuration(input), JSON.stringify(input));
+    for (const input of ['soon', '1e3ms', '5', 's', '1 s', '', 'P', 'PT', 'P1DT', 'p1d', 'PT1H1D', 'P1D1H', 'PT.5S', 'P1,5D']) assert.ok('error' in parseDuration(input), JSON.stringify(input));
     assert.ok('error' in parseDuration(true as unknown as string));
   });
 });
