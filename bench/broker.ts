@@ -8,7 +8,7 @@ import { serveParent, tellParent } from './child-process.js';
  * publish to its CURVE XSUB, the triggering service subscribes to its plain XPUB.
  *
  * Protocol: `start` (certificate paths) → `ready` (bound endpoints); `stop` → `stopped` (the
- * broker's own in/out counters, CPU time).
+ * broker's own in/out and dropped counters, CPU time).
  */
 
 export type BrokerRequest =
@@ -18,7 +18,14 @@ export type BrokerRequest =
 
 export type BrokerReport =
   | { readonly type: 'ready'; readonly interface: string; readonly backend: string }
-  | { readonly type: 'stopped'; readonly messagesIn: number; readonly messagesOut: number; readonly cpuMs: number };
+  | {
+      readonly type: 'stopped';
+      readonly messagesIn: number;
+      readonly messagesOut: number;
+      /** Dropped at the backend XPUB because the subscriber's queue was full (`backend-hwm`). */
+      readonly dropped: number;
+      readonly cpuMs: number;
+    };
 
 let broker: TriggerBroker | undefined;
 let metrics = new Metrics();
@@ -51,6 +58,7 @@ serveParent<BrokerRequest>(async (message) => {
         type: 'stopped',
         messagesIn: await metrics.value('makai_trigger_broker_messages_total', { direction: 'in' }),
         messagesOut: await metrics.value('makai_trigger_broker_messages_total', { direction: 'out' }),
+        dropped: await metrics.value('makai_trigger_broker_dropped_total'),
         cpuMs: (cpu.user + cpu.system) / 1000,
       } satisfies BrokerReport);
       return;

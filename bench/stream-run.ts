@@ -83,6 +83,8 @@ export interface StreamRunResult {
   readonly senderCpu: number;
   readonly receiverCpu: number;
   readonly brokerCpu?: number;
+  /** Through a broker: the messages it dropped at its backend high-water mark (of `lost`). */
+  readonly brokerDropped?: number;
   readonly blockedSends: number;
   readonly completions: readonly Completion[];
   readonly requests: readonly ArrivedRequest[];
@@ -208,10 +210,10 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
     const warm = warmUp !== undefined && warmUp < done.sent && reachedMs !== undefined ? await receiver.next('warm', 1_000) : undefined;
     receiver.send({ type: 'stop' });
     const stopped = await receiver.next('stopped', 120_000);
-    let brokerCpu: number | undefined;
+    let brokerStopped: Extract<BrokerReport, { type: 'stopped' }> | undefined;
     if (broker) {
       broker.send({ type: 'stop' });
-      brokerCpu = (await broker.next('stopped', 30_000)).cpuMs;
+      brokerStopped = await broker.next('stopped', 30_000);
     }
     pull?.close();
     await pullLoop;
@@ -234,7 +236,7 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
       seconds,
       senderCpu: done.cpuMs / 1000 / ((done.lastSentMs - done.firstSentMs) / 1000 || 1),
       receiverCpu: stopped.cpuMs / 1000 / (seconds || 1),
-      ...(brokerCpu === undefined ? {} : { brokerCpu: brokerCpu / 1000 / (seconds || 1) }),
+      ...(brokerStopped === undefined ? {} : { brokerCpu: brokerStopped.cpuMs / 1000 / (seconds || 1), brokerDropped: brokerStopped.dropped }),
       blockedSends: done.blockedSends,
       completions: done.completions,
       requests,

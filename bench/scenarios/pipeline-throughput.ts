@@ -36,7 +36,7 @@ async function brokerZeroLossRate(context: ScenarioContext, directRate: number):
     });
     const t = { rate, result, zeroLoss: result.lost === 0 && result.rate !== undefined };
     trials.push(t);
-    context.log('broker trial', { rate: Math.round(rate), sent: result.sent, stored: result.received, brokerCpu: result.brokerCpu, receiverCpu: result.receiverCpu });
+    context.log('broker trial', { rate: Math.round(rate), sent: result.sent, stored: result.received, brokerDropped: result.brokerDropped, brokerCpu: result.brokerCpu, receiverCpu: result.receiverCpu });
     return t;
   };
   let best: number | undefined;
