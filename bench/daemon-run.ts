@@ -44,6 +44,8 @@ export interface DaemonRunResult {
   readonly cpuUsPerMessage: number;
   /** Median RSS over the measured window, MB. */
   readonly rssMb: number;
+  /** Median anonymous RSS (`RssAnon`) over the same window, MB. */
+  readonly rssAnonMb: number;
   readonly eventLoopP99Ms: number;
   readonly eventLoopMaxMs: number;
 }
@@ -93,9 +95,14 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : 0;
+/**
+ * RSS, and its anonymous part (heaps, stacks: what the process alone holds; the rest are pages of
+ * files, the `node` binary's first, shared with every Node process on the machine).
+ */
+function rssBytes(pid: number): { readonly rss: number; readonly anon: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kB('VmRSS'), anon: kB('RssAnon') };
 }
 
 /** Runs one stream and tears every process down, whatever happens. */
@@ -143,7 +150,7 @@ export async function daemonRun(options: DaemonRunOptions): Promise<DaemonRunRes
     await Promise.race([sleep(options.warmUpSeconds * 1000), exitedEarly]);
     const startTicks = cpuTicks(pid);
     const startedAt = performance.now();
-    const rss: number[] = [];
+    const rss: { rss: number; anon: number }[] = [];
     const sampler = setInterval(() => receiver!.exitCode === null && rss.push(rssBytes(pid)), 1000);
     const done = await Promise.race([sender.next('done', durationMs + 120_000), exitedEarly]).finally(() => clearInterval(sampler));
     const ticks = cpuTicks(pid) - startTicks;
@@ -162,13 +169,14 @@ export async function daemonRun(options: DaemonRunOptions): Promise<DaemonRunRes
     const eventLoop = lastJsonLine<{ eventLoop: { p99Ms: number; maxMs: number } }>(stderr, 'eventLoop')?.eventLoop;
     const received =
       options.receiver === 'bare' ? (lastJsonLine<{ decoded: number }>(stdout, 'decoded')?.decoded ?? 0) : await storedMeasurements(storeUri);
-    const sorted = [...rss].sort((a, b) => a - b);
+    const median = (values: number[]) => (values.sort((a, b) => a - b)[values.length >> 1] ?? 0) / 2 ** 20;
     return {
       sent: done.sent,
       received,
       cores: ticks / CLOCK_TICKS_PER_SECOND / seconds,
       cpuUsPerMessage: ((ticks / CLOCK_TICKS_PER_SECOND) * 1e6) / measured,
-      rssMb: (sorted[sorted.length >> 1] ?? 0) / 2 ** 20,
+      rssMb: median(rss.map((r) => r.rss)),
+      rssAnonMb: median(rss.map((r) => r.anon)),
       eventLoopP99Ms: eventLoop?.p99Ms ?? Number.NaN,
       eventLoopMaxMs: eventLoop?.maxMs ?? Number.NaN,
     };

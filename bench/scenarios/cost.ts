@@ -93,6 +93,13 @@ export const costScenario: BenchScenario = {
           ...(rate === 1_000 && store.name === 'sqlite' ? { target: '<= 70 MB', meets: (median: number) => median <= 70 } : {}),
         });
         context.report({ metric: `bare-rss-${at}`, unit: 'MB', values: bare.map((r) => r.rssMb) });
+        context.report({
+          metric: `service-rss-anon-${at}`,
+          unit: 'MB',
+          values: service.map((r) => r.rssAnonMb),
+          note: 'median anonymous RSS (RssAnon: without the pages of the node binary and libraries)',
+        });
+        context.report({ metric: `bare-rss-anon-${at}`, unit: 'MB', values: bare.map((r) => r.rssAnonMb) });
         context.report({ metric: `service-event-loop-p99-${at}`, unit: 'ms', values: service.map((r) => r.eventLoopP99Ms) });
         context.report({ metric: `service-lost-${at}`, unit: 'messages', values: service.map((r) => r.sent - r.received), target: '0', meets: (median) => median === 0 });
       }
