@@ -231,7 +231,7 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
       pluginDropped: stopped.pluginDropped,
       storeDropped: stopped.dropped,
       clean: stopped.clean,
-      rate: reachedMs === undefined ? undefined : warm ? (done.sent - warm.count) / ((endMs - warm.atMs) / 1000) : done.sent / seconds,
+      rate: reachedMs === undefined ? undefined : measuredRate(done.sent, seconds, endMs, warm),
       ...(warm ? { coldRate: done.sent / seconds } : {}),
       seconds,
       senderCpu: done.cpuMs / 1000 / ((done.lastSentMs - done.firstSentMs) / 1000 || 1),
@@ -257,6 +257,16 @@ export async function streamRun(options: StreamRunOptions): Promise<StreamRunRes
     broker?.kill();
     await Promise.all([sender.exit(5_000), receiver.exit(5_000), broker?.exit(5_000)]);
   }
+}
+
+/**
+ * Messages per second after the warm-up mark, or from the first send when nothing came after the
+ * mark: the service's stored count moves in whole batches, so in a short run the mark can already
+ * be the whole run.
+ */
+function measuredRate(sent: number, seconds: number, endMs: number, warm: { readonly atMs: number; readonly count: number } | undefined): number {
+  if (warm === undefined || warm.count >= sent || endMs <= warm.atMs) return sent / seconds;
+  return (sent - warm.count) / ((endMs - warm.atMs) / 1000);
 }
 
 /** The main thread's profile in `dir` (the largest: tsx's loader thread writes a small one too). */

@@ -39,6 +39,8 @@ async function brokerZeroLossRate(context: ScenarioContext, directRate: number):
     context.log('broker trial', { rate: Math.round(rate), sent: result.sent, stored: result.received, brokerDropped: result.brokerDropped, brokerCpu: result.brokerCpu, receiverCpu: result.receiverCpu });
     return t;
   };
+  // No direct rate (a direct run that lost messages) leaves nothing to pace at.
+  if (!(directRate > 0)) return { rate: 0, trials };
   let best: number | undefined;
   let lossy: number | undefined;
   let rate = directRate;
